@@ -1,0 +1,17 @@
+"""The ``.amg`` container (syntax: ``docs/bitstream.md``)."""
+
+from .container import (
+    LIMITS,
+    MAGIC,
+    VERSION,
+    FrameRecord,
+    Header,
+    StreamRecord,
+    pack,
+    parse,
+    read_file,
+    write_file,
+)
+
+__all__ = ["MAGIC", "VERSION", "LIMITS", "Header", "FrameRecord", "StreamRecord", "pack",
+           "parse", "read_file", "write_file"]

@@ -1,0 +1,227 @@
+"""The ``.amg`` container: the only module that packs or parses bytes.
+
+The syntax is specified in ``docs/bitstream.md``; this module implements it. Every
+length and dimension is checked against fixed limits and against the bytes that are
+actually left before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+
+from ..errors import BitstreamError
+
+__all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "parse",
+           "write_file", "read_file", "LIMITS"]
+
+MAGIC = b"\x8bAMG\r\n\x1a\n"
+VERSION = 1
+
+LIMITS = {
+    "dimension": 16384,
+    "frames": 1_000_000,
+    "gop_size": 1024,
+    "streams": 8,
+    "record_bytes": 256 * 1024 * 1024,
+    "header_bytes": 4096,
+}
+
+_HEADER = struct.Struct(">HHIIIBHBB16sBBB")  # fixed part of the header body
+_STREAM_KINDS = 4
+
+
+@dataclass
+class Header:
+    width: int
+    height: int
+    num_frames: int
+    fps_num: int
+    fps_den: int
+    gop_structure: int
+    gop_size: int
+    model_source: int  # 0 zoo, 1 checkpoint file, 2 seeded random init
+    quality: int
+    weights_hash: bytes  # 16 bytes
+    model_name: str
+    precision: int = 16
+    bypass_precision: int = 4
+    reparam_mode: int = 0
+
+
+@dataclass
+class StreamRecord:
+    kind: int  # 0 motion-side, 1 motion-main, 2 residual-side, 3 residual-main
+    data: bytes
+    params: bytes = b""
+
+
+@dataclass
+class FrameRecord:
+    frame_type: int
+    display_index: int
+    recon_checksum: bytes  # 8 bytes
+    streams: list[StreamRecord] = field(default_factory=list)
+
+    def payload_bytes(self) -> int:
+        return sum(len(s.data) for s in self.streams)
+
+    def param_bytes(self) -> int:
+        return sum(len(s.params) for s in self.streams)
+
+
+def _pack_header(h: Header) -> bytes:
+    name = h.model_name.encode("utf-8")
+    if len(name) > 255 or len(h.weights_hash) != 16:
+        raise ValueError("model name too long or bad weights hash")
+    body = _HEADER.pack(h.width, h.height, h.num_frames, h.fps_num, h.fps_den, h.gop_structure,
+                        h.gop_size, h.model_source, h.quality, h.weights_hash, h.precision,
+                        h.bypass_precision, h.reparam_mode) + bytes([len(name)]) + name
+    head = MAGIC + bytes([VERSION]) + struct.pack(">I", len(body)) + body
+    return head + struct.pack(">I", zlib.crc32(head))
+
+
+def pack_frame(f: FrameRecord) -> bytes:
+    parts = [struct.pack(">BI8sB", f.frame_type, f.display_index, f.recon_checksum,
+                         len(f.streams))]
+    for s in f.streams:
+        parts.append(struct.pack(">BI", s.kind, len(s.params)))
+        parts.append(s.params)
+        parts.append(struct.pack(">I", len(s.data)))
+        parts.append(s.data)
+    body = b"".join(parts)
+    return struct.pack(">I", len(body)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def pack(header: Header, frames: list[FrameRecord]) -> bytes:
+    return _pack_header(header) + b"".join(pack_frame(f) for f in frames)
+
+
+class _Cursor:
+    def __init__(self, buf: bytes, where: str):
+        self.buf, self.pos, self.where = buf, 0, where
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.buf):
+            raise BitstreamError(f"{self.where}: truncated (needs {n} bytes at offset "
+                                 f"{self.pos}, {len(self.buf) - self.pos} left)")
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: str):
+        s = struct.Struct(fmt)
+        return s.unpack(self.take(s.size))
+
+
+def _parse_header(cur: _Cursor) -> Header:
+    if len(cur.buf) < len(MAGIC) or cur.buf[:len(MAGIC)] != MAGIC:
+        raise BitstreamError("not an .amg file (bad magic)")
+    cur.take(len(MAGIC))
+    (version,) = cur.unpack(">B")
+    if version != VERSION:
+        raise BitstreamError(f"unsupported .amg version {version} (this amgap reads {VERSION})")
+    (length,) = cur.unpack(">I")
+    if not _HEADER.size + 1 <= length <= LIMITS["header_bytes"]:
+        raise BitstreamError(f"header: bad length {length}")
+    body = cur.take(length)
+    (crc,) = cur.unpack(">I")
+    if zlib.crc32(cur.buf[:cur.pos - 4]) != crc:
+        raise BitstreamError("header: CRC mismatch (corrupt file)")
+    fields = _HEADER.unpack(body[:_HEADER.size])
+    name_len = body[_HEADER.size]
+    name_bytes = body[_HEADER.size + 1:]
+    if len(name_bytes) != name_len:
+        raise BitstreamError("header: bad model-name length")
+    try:
+        name = name_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BitstreamError("header: model name is not UTF-8") from exc
+    h = Header(*fields[:10], model_name=name, precision=fields[10],
+               bypass_precision=fields[11], reparam_mode=fields[12])
+    lim = LIMITS
+    if not (0 < h.width <= lim["dimension"] and 0 < h.height <= lim["dimension"]):
+        raise BitstreamError(f"header: bad frame size {h.width}x{h.height}")
+    if not 0 < h.num_frames <= lim["frames"]:
+        raise BitstreamError(f"header: bad frame count {h.num_frames}")
+    if h.fps_num == 0 or h.fps_den == 0:
+        raise BitstreamError("header: bad frame rate")
+    if not 0 < h.gop_size <= lim["gop_size"]:
+        raise BitstreamError(f"header: bad GOP size {h.gop_size}")
+    if (h.precision, h.bypass_precision) != (16, 4):
+        raise BitstreamError(f"header: unsupported entropy settings "
+                             f"(precision {h.precision}, bypass {h.bypass_precision})")
+    return h
+
+
+def _parse_frame(cur: _Cursor, index: int) -> FrameRecord:
+    where = f"frame record {index}"
+    (length,) = cur.unpack(">I")
+    if length > LIMITS["record_bytes"] or length > len(cur.buf) - cur.pos - 4:
+        raise BitstreamError(f"{where}: truncated or bad length {length}")
+    body = cur.take(length)
+    (crc,) = cur.unpack(">I")
+    if zlib.crc32(body) != crc:
+        raise BitstreamError(f"{where}: CRC mismatch (corrupt data)")
+    bc = _Cursor(body, where)
+    ftype, display, checksum, n_streams = bc.unpack(">BI8sB")
+    if ftype > 2:
+        raise BitstreamError(f"{where}: bad frame type {ftype}")
+    if n_streams > LIMITS["streams"]:
+        raise BitstreamError(f"{where}: bad stream count {n_streams}")
+    streams = []
+    for _ in range(n_streams):
+        kind, plen = bc.unpack(">BI")
+        if kind >= _STREAM_KINDS:
+            raise BitstreamError(f"{where}: bad stream kind {kind}")
+        params = bc.take(plen)
+        (dlen,) = bc.unpack(">I")
+        streams.append(StreamRecord(kind, bc.take(dlen), params))
+    if bc.pos != len(body):
+        raise BitstreamError(f"{where}: {len(body) - bc.pos} unexpected trailing bytes")
+    return FrameRecord(ftype, display, checksum, streams)
+
+
+def parse(buf: bytes) -> tuple[Header, list[FrameRecord]]:
+    """Parse a whole ``.amg`` stream; raises :class:`BitstreamError` with a one-line reason."""
+    cur = _Cursor(buf, "header")
+    header = _parse_header(cur)
+    frames = []
+    while cur.pos < len(buf):
+        if len(frames) >= header.num_frames:
+            raise BitstreamError(f"{len(buf) - cur.pos} bytes after the last frame record")
+        frames.append(_parse_frame(cur, len(frames)))
+    if len(frames) != header.num_frames:
+        raise BitstreamError(f"truncated: {len(frames)} of {header.num_frames} frame records")
+    return header, frames
+
+
+def write_file(path: str | os.PathLike, data: bytes) -> None:
+    """Write atomically: a reader never sees a half-written file."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise BitstreamError(f"{path}: is a directory, expected an output file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".amgap-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_file(path: str | os.PathLike) -> tuple[Header, list[FrameRecord]]:
+    try:
+        with open(path, "rb") as fh:
+            buf = fh.read()
+    except IsADirectoryError as exc:
+        raise BitstreamError(f"{path}: is a directory") from exc
+    except OSError as exc:
+        raise BitstreamError(f"{path}: cannot read ({exc.strerror})") from exc
+    return parse(buf)

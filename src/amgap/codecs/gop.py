@@ -1,0 +1,64 @@
+"""GOP structures: which frame is coded when, with which type and references.
+
+A plan is a list of :class:`CodingStep` in *coding* order; references are display
+indices of frames coded earlier. The decoder derives the same plan from the header
+and checks every frame record against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .base import FrameType
+
+__all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use"]
+
+
+@dataclass(frozen=True)
+class CodingStep:
+    display_index: int
+    ftype: FrameType
+    refs: tuple[int, ...]
+
+
+GOP_STRUCTURES: dict[str, Callable[[int, int], list[CodingStep]]] = {}
+GOP_IDS = {"ssf": 0, "lhbdc": 1, "aivc": 2}
+
+
+def register_gop(name: str):
+    def deco(fn: Callable[[int, int], list[CodingStep]]):
+        GOP_STRUCTURES[name] = fn
+        return fn
+    return deco
+
+
+@register_gop("ssf")
+def _ssf(num_frames: int, gop_size: int) -> list[CodingStep]:
+    """I P P ... P per GOP of ``gop_size``; each P references the previous frame."""
+    plan = []
+    for start in range(0, num_frames, gop_size):
+        plan.append(CodingStep(start, FrameType.I, ()))
+        for i in range(start + 1, min(start + gop_size, num_frames)):
+            plan.append(CodingStep(i, FrameType.P, (i - 1,)))
+    return plan
+
+
+def gop_plan(structure: str, num_frames: int, gop_size: int = 16) -> list[CodingStep]:
+    if structure not in GOP_STRUCTURES:
+        raise ValueError(f"unknown GOP structure {structure!r} "
+                         f"(available: {', '.join(sorted(GOP_STRUCTURES))})")
+    if num_frames < 1 or gop_size < 1:
+        raise ValueError("need at least one frame and a GOP size of at least 1")
+    plan = GOP_STRUCTURES[structure](num_frames, gop_size)
+    assert sorted(s.display_index for s in plan) == list(range(num_frames))
+    return plan
+
+
+def last_use(plan: list[CodingStep]) -> dict[int, int]:
+    """Display index -> coding position after which its reconstruction can be dropped."""
+    last = {s.display_index: pos for pos, s in enumerate(plan)}
+    for pos, s in enumerate(plan):
+        for r in s.refs:
+            last[r] = max(last[r], pos)
+    return last

@@ -1,0 +1,243 @@
+"""Whole-video encoding and decoding: GOP order, entropy stage, container records.
+
+The encoder runs the GOP plan in coding order, asks the codec for each frame's
+information streams, turns every stream into rANS bytes with the tables the stream
+names, and records a checksum of its own reconstruction. The decoder derives the same
+plan from the header, hands the codec a :class:`SymbolReader` that rANS-decodes each
+stream, and compares every reconstruction with the encoder's checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .bitstream import FrameRecord, Header, StreamRecord, pack
+from .codecs.base import FrameType
+from .codecs.gop import GOP_IDS, CodingStep, gop_plan, last_use
+from .entropy import INFO_KINDS, InfoKind, InfoStream, TableSet, ideal_bits, rans_decode, \
+    rans_encode
+from .errors import BitstreamError, DesyncError, UsageError
+from .io import crop, pad_to_multiple
+from .io.color import rgb_to_ycbcr
+from .zoo import LoadedModel, make_codec
+
+__all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode_video",
+           "recon_checksum", "psnr"]
+
+KIND_IDS = {k: i for i, k in enumerate(INFO_KINDS)}
+
+
+def recon_checksum(x: torch.Tensor) -> bytes:
+    """8-byte checksum of a reconstruction as 8-bit RGB (what the user gets)."""
+    q = (x.clamp(0, 1) * 255.0).round().to(torch.uint8).contiguous().numpy()
+    return hashlib.blake2b(q.tobytes(), digest_size=8).digest()
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(torch.mean((a.float() - b.float()) ** 2))
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse))
+
+
+def _quality(orig: torch.Tensor, rec: torch.Tensor) -> tuple[float, float]:
+    rec = rec.clamp(0, 1)
+    y_o = rgb_to_ycbcr(orig[None])[0, 0]
+    y_r = rgb_to_ycbcr(rec[None])[0, 0]
+    return psnr(orig, rec), psnr(y_o, y_r)
+
+
+@dataclass
+class FrameStats:
+    display_index: int
+    coding_index: int
+    ftype: FrameType
+    refs: tuple[int, ...]
+    record_bytes: int = 0
+    payload_bytes: dict[str, int] = field(default_factory=dict)
+    ideal_bits: dict[str, float] = field(default_factory=dict)
+    psnr_rgb: float | None = None
+    psnr_y: float | None = None
+    ms: float = 0.0
+    verified: bool | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "index": self.display_index, "coding_index": self.coding_index,
+            "type": self.ftype.name, "refs": list(self.refs), "bytes": self.record_bytes,
+            "payload_bytes": self.payload_bytes, "ideal_bits": self.ideal_bits,
+            "psnr_rgb": self.psnr_rgb, "psnr_y": self.psnr_y, "ms": round(self.ms, 2),
+            **({"verified": self.verified} if self.verified is not None else {}),
+        }
+
+
+@dataclass
+class EncodeResult:
+    header: Header
+    records: list[FrameRecord]
+    stats: list[FrameStats]  # coding order
+    streams: list[list[InfoStream]]  # coding order; what analysis consumes
+    recon: dict[int, torch.Tensor] | None = None  # display index -> RGB, when kept
+
+    def to_bytes(self) -> bytes:
+        return pack(self.header, self.records)
+
+
+def _fps(fps: Fraction) -> tuple[int, int]:
+    f = Fraction(fps).limit_denominator(1_000_000)
+    return f.numerator, f.denominator
+
+
+def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
+                 num_frames: int, gop: str = "ssf", gop_size: int = 16, keep_recon: bool = False,
+                 progress: bool = False) -> EncodeResult:
+    """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order)."""
+    codec = make_codec(loaded)
+    frame_list = list(frames)
+    if not frame_list:
+        raise UsageError("no frames to encode (empty input or --start past the end)")
+    num_frames = min(num_frames, len(frame_list))
+    frame_list = frame_list[:num_frames]
+    height, width = frame_list[0].shape[-2:]
+    for i, f in enumerate(frame_list):
+        if f.shape[-2:] != (height, width):
+            raise UsageError(f"frame {i} has size {f.shape[-1]}x{f.shape[-2]}, "
+                             f"expected {width}x{height}")
+    plan = gop_plan(gop, num_frames, gop_size)
+    drop_after = last_use(plan)
+    fps_num, fps_den = _fps(fps)
+    header = Header(width=width, height=height, num_frames=num_frames, fps_num=fps_num,
+                    fps_den=fps_den, gop_structure=GOP_IDS[gop], gop_size=gop_size,
+                    model_source=loaded.source, quality=loaded.quality,
+                    weights_hash=loaded.weights_hash, model_name=loaded.name)
+    refs: dict[int, torch.Tensor] = {}
+    records, stats, all_streams = [], [], []
+    recon: dict[int, torch.Tensor] = {}
+    for pos, step in enumerate(tqdm(plan, desc="encode", unit="frame", disable=not progress)):
+        t0 = time.perf_counter()
+        x = pad_to_multiple(frame_list[step.display_index][None], codec.pad_multiple)
+        x_hat, streams = codec.encode_frame(step.ftype, x, [refs[r] for r in step.refs])
+        srecs = []
+        st = FrameStats(step.display_index, pos, step.ftype, step.refs)
+        for s in streams:
+            data = rans_encode(s.symbols, s.table_index, s.tables)
+            srecs.append(StreamRecord(KIND_IDS[s.kind], data))
+            st.payload_bytes[s.kind.value] = len(data)
+            st.ideal_bits[s.kind.value] = ideal_bits(s.symbols, s.table_index, s.tables)
+        rec_rgb = crop(x_hat, height, width)[0]
+        record = FrameRecord(int(step.ftype), step.display_index, recon_checksum(rec_rgb), srecs)
+        st.ms = (time.perf_counter() - t0) * 1000.0
+        st.psnr_rgb, st.psnr_y = _quality(frame_list[step.display_index], rec_rgb)
+        records.append(record)
+        stats.append(st)
+        all_streams.append(streams)
+        refs[step.display_index] = x_hat
+        if keep_recon:
+            recon[step.display_index] = rec_rgb.clamp(0, 1)
+        for r in [r for r in refs if drop_after[r] <= pos]:
+            del refs[r]
+    from .bitstream.container import pack_frame
+
+    for st, rec in zip(stats, records, strict=True):
+        st.record_bytes = len(pack_frame(rec))
+    return EncodeResult(header, records, stats, all_streams, recon if keep_recon else None)
+
+
+@dataclass
+class DecodeResult:
+    header: Header
+    frames: list[torch.Tensor]  # display order, RGB [3,H,W] in [0,1]
+    stats: list[FrameStats]  # coding order
+    verified: bool
+    first_mismatch: int | None = None
+
+
+class _StreamReader:
+    """The decoder's :class:`SymbolReader`: rANS-decodes the record's stream of ``kind``."""
+
+    def __init__(self, record: FrameRecord, where: str):
+        self.streams = {s.kind: s for s in record.streams}
+        self.where = where
+        self.used: list[int] = []
+
+    def __call__(self, kind: InfoKind, table_index: np.ndarray, tables: TableSet) -> np.ndarray:
+        sid = KIND_IDS[kind]
+        if sid not in self.streams:
+            raise BitstreamError(f"{self.where}: missing {kind.value} stream")
+        self.used.append(sid)
+        return rans_decode(self.streams[sid].data, table_index, tables)
+
+
+def expected_plan(header: Header) -> list[CodingStep]:
+    names = {v: k for k, v in GOP_IDS.items()}
+    if header.gop_structure not in names:
+        raise BitstreamError(f"header: unknown GOP structure id {header.gop_structure}")
+    try:
+        return gop_plan(names[header.gop_structure], header.num_frames, header.gop_size)
+    except ValueError as exc:
+        raise BitstreamError(f"header: {exc}") from exc
+
+
+def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel, *,
+                 force: bool = False, progress: bool = False) -> DecodeResult:
+    """Decode all frames; raise :class:`DesyncError` at the first checksum mismatch unless
+    ``force`` (then every frame is decoded and ``verified`` says whether all matched)."""
+    if loaded.weights_hash != header.weights_hash and not force:
+        raise DesyncError(
+            f"model mismatch: the stream was encoded with {header.model_name!r} "
+            f"q{header.quality} (weights {header.weights_hash.hex()}), the decoder has "
+            f"{loaded.name!r} q{loaded.quality} (weights {loaded.weights_hash.hex()})")
+    codec = make_codec(loaded)
+    plan = expected_plan(header)
+    drop_after = last_use(plan)
+    height, width = header.height, header.width
+    from .io import padded_size
+
+    ph, pw = padded_size(height, width, codec.pad_multiple)
+    refs: dict[int, torch.Tensor] = {}
+    out: dict[int, torch.Tensor] = {}
+    stats: list[FrameStats] = []
+    verified, first_bad = True, None
+    for pos, (step, rec) in enumerate(tqdm(list(zip(plan, records, strict=True)),
+                                           desc="decode", unit="frame", disable=not progress)):
+        where = f"frame record {pos}"
+        if rec.frame_type != int(step.ftype) or rec.display_index != step.display_index:
+            raise BitstreamError(
+                f"{where}: expected {step.ftype.name} frame {step.display_index}, found type "
+                f"{rec.frame_type} frame {rec.display_index} (frames out of order?)")
+        t0 = time.perf_counter()
+        reader = _StreamReader(rec, where)
+        try:
+            x_hat = codec.decode_frame(step.ftype, ph, pw, [refs[r] for r in step.refs], reader)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise BitstreamError(f"{where}: cannot decode ({str(exc).splitlines()[0][:120]})") \
+                from exc
+        if sorted(reader.used) != sorted(s.kind for s in rec.streams):
+            raise BitstreamError(f"{where}: unexpected extra streams")
+        rgb = crop(x_hat, height, width)[0]
+        st = FrameStats(step.display_index, pos, step.ftype, step.refs)
+        st.ms = (time.perf_counter() - t0) * 1000.0
+        st.payload_bytes = {INFO_KINDS[s.kind].value: len(s.data) for s in rec.streams}
+        st.verified = recon_checksum(rgb) == rec.recon_checksum
+        if not st.verified:
+            verified = False
+            if first_bad is None:
+                first_bad = step.display_index
+            if not force:
+                raise DesyncError(
+                    f"frame {step.display_index} does not match what the encoder "
+                    f"reconstructed (checksum mismatch: different model, library build or "
+                    f"corrupt stream)")
+        stats.append(st)
+        refs[step.display_index] = x_hat
+        out[step.display_index] = rgb.clamp(0, 1)
+        for r in [r for r in refs if drop_after[r] <= pos]:
+            del refs[r]
+    return DecodeResult(header, [out[i] for i in range(header.num_frames)], stats, verified,
+                        first_bad)

@@ -1,0 +1,55 @@
+"""Information streams: what a codec hands to the entropy stage for one frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from .tables import TableSet
+
+__all__ = ["InfoKind", "InfoStream", "INFO_KINDS"]
+
+
+class InfoKind(str, Enum):
+    """The four information types of the paper (I frames carry only the residual ones)."""
+
+    MOTION_SIDE = "motion-side"
+    MOTION_MAIN = "motion-main"
+    RESIDUAL_SIDE = "residual-side"
+    RESIDUAL_MAIN = "residual-main"
+
+    @property
+    def level(self) -> str:
+        return self.value.split("-")[1]
+
+    @property
+    def info(self) -> str:
+        return self.value.split("-")[0]
+
+
+INFO_KINDS = list(InfoKind)
+
+
+@dataclass(eq=False)
+class InfoStream:
+    """Integer symbols of one information type of one frame and the table of each symbol.
+
+    ``symbols`` and ``table_index`` are flat int32 arrays of equal length (latent order
+    C, H, W); ``tables`` is the :class:`TableSet` the indices refer to.
+    """
+
+    kind: InfoKind
+    symbols: np.ndarray
+    table_index: np.ndarray
+    tables: TableSet
+
+    def __post_init__(self) -> None:
+        self.symbols = np.ascontiguousarray(self.symbols, dtype=np.int32).reshape(-1)
+        self.table_index = np.ascontiguousarray(self.table_index, dtype=np.int32).reshape(-1)
+        if self.symbols.shape != self.table_index.shape:
+            raise ValueError("symbols and table_index must have the same length")
+
+    def __len__(self) -> int:
+        return int(self.symbols.size)
