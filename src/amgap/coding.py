@@ -22,8 +22,15 @@ from tqdm import tqdm
 from .bitstream import FrameRecord, Header, StreamRecord, pack
 from .codecs.base import FrameType
 from .codecs.gop import GOP_IDS, CodingStep, gop_plan, last_use
-from .entropy import INFO_KINDS, InfoKind, InfoStream, TableSet, ideal_bits, rans_decode, \
-    rans_encode
+from .entropy import (
+    INFO_KINDS,
+    InfoKind,
+    InfoStream,
+    TableSet,
+    ideal_bits,
+    rans_decode,
+    rans_encode,
+)
 from .errors import BitstreamError, DesyncError, UsageError
 from .io import crop, pad_to_multiple
 from .io.color import rgb_to_ycbcr

@@ -66,7 +66,8 @@ class _QReLUStack(nn.Module):
 
     def __init__(self, chans: list[int]):
         super().__init__()
-        self.layers = nn.ModuleList(deconv(a, b, 5, 2) for a, b in zip(chans, chans[1:]))
+        pairs = zip(chans[:-1], chans[1:], strict=True)
+        self.layers = nn.ModuleList(deconv(a, b, 5, 2) for a, b in pairs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:

@@ -22,6 +22,8 @@ def rans_encode(symbols: np.ndarray, table_index: np.ndarray, tables: TableSet) 
     """Code ``symbols`` (int32) with per-symbol tables; an empty stream is ``b""``."""
     if symbols.size == 0:
         return b""
+    if symbols.size == 1:  # CompressAI's encoder overruns its buffer on a single symbol
+        symbols, table_index = np.repeat(symbols, 2), np.repeat(table_index, 2)
     cdfs, lengths, offsets = tables.as_lists()
     return RansEncoder().encode_with_indexes(
         symbols.astype(np.int32).tolist(), table_index.astype(np.int32).tolist(), cdfs,
@@ -35,10 +37,13 @@ def rans_decode(data: bytes, table_index: np.ndarray, tables: TableSet) -> np.nd
     if len(data) < 8 or len(data) % 4:
         # rANS64 streams are whole 32-bit words, at least the 64-bit final state.
         raise BitstreamError(f"entropy-coded string of {len(data)} bytes is malformed")
+    n = table_index.size
+    if n == 1:  # see rans_encode
+        table_index = np.repeat(table_index, 2)
     cdfs, lengths, offsets = tables.as_lists()
     out = RansDecoder().decode_with_indexes(
         data, table_index.astype(np.int32).tolist(), cdfs, lengths, offsets)
-    return np.asarray(out, dtype=np.int32)
+    return np.asarray(out[:n], dtype=np.int32)
 
 
 def _bypass_bits(raw: np.ndarray) -> np.ndarray:

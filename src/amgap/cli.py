@@ -1,0 +1,333 @@
+"""``amgap`` command line: encode, decode, info, train, zoo.
+
+Every user error ends as one line on stderr and a non-zero exit (2 usage, 1 bad data);
+``--json`` prints exactly one JSON object on stdout; progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from fractions import Fraction
+
+from . import __version__
+from .errors import AmgapError, UsageError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        raise UsageError(message)
+
+
+def _add_model_args(p: argparse.ArgumentParser, quality_default: int | None = 4) -> None:
+    p.add_argument("--model", help="zoo model name, 'ssf2020', or 'init:ARCH' (seeded untrained)")
+    p.add_argument("--checkpoint", help="model checkpoint file (amgap or CompressAI ssf2020)")
+    p.add_argument("--quality", "-q", type=int, default=quality_default,
+                   help="zoo quality (1 = lowest rate); the seed for init:ARCH")
+
+
+def _add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="video file (.y4m, .yuv, mp4/avi/mkv...), PNG folder, or "
+                                 "a sample name (carphone, bikes, ...)")
+    p.add_argument("--frames", "-n", type=int, default=None, help="number of frames")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based)")
+    p.add_argument("--width", type=int, help="raw YUV width (when not in the file name)")
+    p.add_argument("--height", type=int, help="raw YUV height")
+    p.add_argument("--fps", type=Fraction, help="frame rate for raw YUV / PNG folders")
+    p.add_argument("--bitdepth", type=int, help="raw YUV bit depth")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="amgap", description="Measure and close the amortization gap of "
+                 "neural video codecs on real bitstreams.")
+    ap.add_argument("--version", action="version", version=f"amgap {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("encode", help="encode a video into an .amg bitstream")
+    _add_input_args(p)
+    p.add_argument("-o", "--output", required=True, help="output .amg file")
+    _add_model_args(p)
+    p.add_argument("--gop", default="ssf", help="GOP structure (ssf)")
+    p.add_argument("--gop-size", type=int, default=16)
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("decode", help="decode an .amg bitstream to Y4M or a PNG folder")
+    p.add_argument("input", help=".amg file")
+    p.add_argument("-o", "--output", required=True,
+                   help="output .y4m file, or a folder (or a name without .y4m) for PNGs")
+    p.add_argument("--checkpoint", help="checkpoint file, when the stream was encoded with one")
+    p.add_argument("--reference", help="original video, to report PSNR")
+    p.add_argument("--force", action="store_true",
+                   help="decode even on model mismatch; report every mismatching frame")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("info", help="show an .amg header and per-frame sizes")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("zoo", help="list shipped models and their model cards")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("train", help="train a codec (rate-distortion, CompressAI conventions)")
+    p.add_argument("--out", required=True, help="run folder (resumes when it holds state.pt)")
+    p.add_argument("--arch", default="ssf-slim")
+    p.add_argument("--width-config", default="mid=64,latent=64,hyper=48,hyper_depth=2",
+                   help="architecture widths, k=v comma list")
+    p.add_argument("--lambda", dest="lmbda", type=float, default=0.0483)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--clip-frames", type=int, default=2, help="frames per training clip")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", help="fine-tune from this checkpoint")
+    p.add_argument("--videos", nargs="+", help="training videos (default: registry videos)")
+    p.add_argument("--max-frames", type=int, default=300)
+    p.add_argument("--quiet", action="store_true")
+    return ap
+
+
+def _open_input(args):
+    from .io import open_video
+
+    if args.start < 0 or (args.frames is not None and args.frames < 1):
+        raise UsageError("--start must be >= 0 and --frames >= 1")
+    reader = open_video(args.input, width=args.width, height=args.height, fps=args.fps,
+                        bitdepth=args.bitdepth)
+    return reader
+
+
+def _summary(width: int, height: int, total_bytes: int, stats, fps: Fraction) -> dict:
+    n = len(stats)
+    per = sorted(stats, key=lambda s: s.display_index)
+    ps = [s.psnr_rgb for s in per if s.psnr_rgb is not None]
+    py = [s.psnr_y for s in per if s.psnr_y is not None]
+    return {
+        "frames": n, "width": width, "height": height, "fps": float(fps),
+        "bytes": total_bytes, "bpp": total_bytes * 8 / (width * height * n),
+        "psnr_rgb": sum(ps) / len(ps) if ps else None,
+        "psnr_y": sum(py) / len(py) if py else None,
+        "per_frame": [s.to_json() for s in per],
+    }
+
+
+def cmd_encode(args) -> int:
+    from .bitstream import write_file
+    from .coding import encode_video
+    from .zoo import resolve_model
+
+    if os.path.isdir(args.output):
+        raise UsageError(f"{args.output}: is a directory, expected an output .amg file")
+    reader = _open_input(args)
+    loaded = resolve_model(args.model, args.checkpoint, args.quality)
+    count = args.frames if args.frames is not None else (reader.info.num_frames or 10**9)
+    frames = reader.frames(args.start, count)
+    try:
+        res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=count, gop=args.gop,
+                           gop_size=args.gop_size, progress=not args.quiet)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    data = res.to_bytes()
+    write_file(args.output, data)
+    h = res.header
+    report = _summary(h.width, h.height, len(data), res.stats, reader.info.fps)
+    header_bytes = len(data) - sum(s.record_bytes for s in res.stats)
+    payload = sum(sum(s.payload_bytes.values()) for s in res.stats)
+    ideal = sum(sum(s.ideal_bits.values()) for s in res.stats) / 8
+    report.update(model=loaded.name, quality=loaded.quality, gop=args.gop, output=args.output,
+                  payload_bytes=payload, ideal_payload_bytes=round(ideal, 1),
+                  container_overhead_bytes=len(data) - payload, header_bytes=header_bytes)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{args.output}: {report['frames']} frames {h.width}x{h.height}, {len(data)} bytes, "
+              f"{report['bpp']:.4f} bpp, PSNR-RGB {report['psnr_rgb']:.2f} dB, "
+              f"PSNR-Y {report['psnr_y']:.2f} dB ({loaded.name} q{loaded.quality})",
+              file=sys.stderr)
+    return 0
+
+
+def _output_is_png(path: str) -> bool:
+    return os.path.isdir(path) or not path.lower().endswith(".y4m")
+
+
+def cmd_decode(args) -> int:
+    import shutil
+    import tempfile
+
+    from .bitstream import read_file
+    from .coding import _quality, decode_video
+    from .io import write_png_folder, write_y4m
+    from .zoo import SOURCE_FILE, SOURCE_INIT, init_model, load_checkpoint, load_zoo
+
+    header, records = read_file(args.input)
+    if args.checkpoint:
+        loaded = load_checkpoint(args.checkpoint, quality=header.quality)
+    elif header.model_source == SOURCE_FILE:
+        raise UsageError(f"{args.input} was encoded with checkpoint {header.model_name!r}: "
+                         "pass --checkpoint PATH")
+    elif header.model_source == SOURCE_INIT:
+        loaded = init_model(header.model_name.removeprefix("init:"), header.quality)
+    else:
+        loaded = load_zoo(header.model_name, header.quality)
+    res = decode_video(header, records, loaded, force=args.force, progress=not args.quiet)
+    fps = Fraction(header.fps_num, header.fps_den)
+    if args.reference:
+        from .io import open_video
+
+        ref = list(open_video(args.reference).frames(0, header.num_frames))
+        if len(ref) != header.num_frames or ref[0].shape[-2:] != (header.height, header.width):
+            raise UsageError(f"{args.reference}: does not match the stream's "
+                             f"{header.num_frames} frames of {header.width}x{header.height}")
+        for st in res.stats:
+            st.psnr_rgb, st.psnr_y = _quality(ref[st.display_index], res.frames[st.display_index])
+    out = args.output
+    folder = os.path.dirname(os.path.abspath(out))
+    if _output_is_png(out):
+        tmp = tempfile.mkdtemp(prefix=".amgap-", dir=folder)
+        try:
+            write_png_folder(tmp, res.frames)
+            if os.path.isdir(out):
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+        finally:
+            if os.path.isdir(tmp):
+                shutil.rmtree(tmp)
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=".amgap-", dir=folder)
+        os.close(fd)
+        try:
+            write_y4m(tmp, res.frames, fps)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    size = os.path.getsize(args.input)
+    report = _summary(header.width, header.height, size, res.stats, fps)
+    report.update(verified=res.verified, first_mismatch=res.first_mismatch, output=out,
+                  model=header.model_name, quality=header.quality)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        state = "verified" if res.verified else \
+            f"NOT verified (first mismatch: frame {res.first_mismatch})"
+        print(f"{out}: {header.num_frames} frames {header.width}x{header.height}, {state}",
+              file=sys.stderr)
+    return 0 if res.verified else 1
+
+
+def cmd_info(args) -> int:
+    from .bitstream import read_file
+    from .bitstream.container import pack_frame
+    from .codecs.gop import GOP_IDS
+
+    header, records = read_file(args.input)
+    gops = {v: k for k, v in GOP_IDS.items()}
+    kinds = ["motion-side", "motion-main", "residual-side", "residual-main"]
+    info = {
+        "file": args.input, "bytes": os.path.getsize(args.input), "width": header.width,
+        "height": header.height, "frames": header.num_frames,
+        "fps": header.fps_num / header.fps_den, "gop": gops.get(header.gop_structure, "?"),
+        "gop_size": header.gop_size, "model": header.model_name, "quality": header.quality,
+        "model_source": ["zoo", "checkpoint", "init"][header.model_source]
+        if header.model_source < 3 else header.model_source,
+        "weights_hash": header.weights_hash.hex(), "reparam": header.reparam_mode,
+        "per_frame": [{"coding_index": i, "index": r.display_index,
+                       "type": "IPB"[r.frame_type], "bytes": len(pack_frame(r)),
+                       "streams": {kinds[s.kind]: len(s.data) for s in r.streams}}
+                      for i, r in enumerate(records)],
+    }
+    info["bpp"] = info["bytes"] * 8 / (header.width * header.height * header.num_frames)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{args.input}: {info['frames']} frames {header.width}x{header.height} "
+          f"@ {info['fps']:.3f} fps, GOP {info['gop']}/{header.gop_size}, "
+          f"model {header.model_name} q{header.quality} ({info['model_source']}), "
+          f"{info['bytes']} bytes, {info['bpp']:.4f} bpp")
+    for f in info["per_frame"]:
+        streams = " ".join(f"{k}={v}" for k, v in f["streams"].items())
+        print(f"  #{f['coding_index']:<4d} frame {f['index']:<4d} {f['type']} "
+              f"{f['bytes']:>8d} B  {streams}")
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    from .zoo import default_model_name, zoo_entries
+
+    entries = zoo_entries()
+    if args.json:
+        print(json.dumps({"default": default_model_name(), "models": entries}))
+        return 0
+    if not entries:
+        print("zoo is empty; use --model init:ssf-slim (untrained) or --checkpoint PATH")
+    for e in entries:
+        rd = e.get("carphone_rd") or {}
+        extra = f"  carphone: {rd.get('bpp', 0):.3f} bpp {rd.get('psnr_rgb', 0):.2f} dB" \
+            if rd else ""
+        print(f"{e.get('name')} q{e.get('quality')}  {e.get('arch')}  λ={e.get('lambda')}  "
+              f"{e.get('steps')} steps  {e['size_bytes'] / 1e6:.1f} MB{extra}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import TrainConfig, train
+
+    try:
+        cfg_widths = {k: int(v) for k, v in (kv.split("=") for kv in
+                                             args.width_config.split(",") if kv)}
+    except ValueError as exc:
+        raise UsageError(f"bad --width-config {args.width_config!r}") from exc
+    kw = {}
+    if args.videos:
+        kw["videos"] = args.videos
+    cfg = TrainConfig(out=args.out, arch=args.arch, config=cfg_widths, lmbda=args.lmbda,
+                      steps=args.steps, batch=args.batch, crop=args.crop,
+                      frames=args.clip_frames, lr=args.lr, seed=args.seed, init=args.init,
+                      max_frames=args.max_frames, **kw)
+    try:
+        final = train(cfg, progress=not args.quiet)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"trained: {final}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo,
+            "train": cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return COMMANDS[args.command](args)
+    except AmgapError as exc:
+        print(f"amgap: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("amgap: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("amgap: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback for users; AMGAP_DEBUG=1 shows it
+        if os.environ.get("AMGAP_DEBUG"):
+            raise
+        msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+        print(f"amgap: internal error: {type(exc).__name__}: {msg} "
+              "(set AMGAP_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

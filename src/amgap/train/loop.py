@@ -1,0 +1,171 @@
+"""Rate-distortion training of amgap's codecs (CompressAI conventions).
+
+Loss ``lambda * 255^2 * MSE + bpp`` over a chain of T frames coded as at test time
+(I frame, then P frames that reference the previous *decoded* frame, with the
+reference detached as in SSF), plus the EntropyBottleneck auxiliary loss on its own
+optimizer. Runs alone or under ``torchrun`` (DDP: gloo on CPU, NCCL on GPU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from ..zoo import ARCHS, load_checkpoint, save_checkpoint
+from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
+
+__all__ = ["TrainConfig", "train", "rd_loss"]
+
+
+@dataclass
+class TrainConfig:
+    out: str
+    arch: str = "ssf-slim"
+    config: dict = field(default_factory=dict)
+    lmbda: float = 0.0483
+    steps: int = 1000
+    batch: int = 4
+    crop: int = 128
+    frames: int = 2
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    seed: int = 0
+    videos: list[str] = field(default_factory=lambda: list(DEFAULT_TRAINING_VIDEOS))
+    max_frames: int = 300
+    init: str | None = None  # fine-tune from this checkpoint
+    log_every: int = 25
+    ckpt_every: int = 250
+    threads: int = 0  # 0: torch default
+
+
+def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, torch.Tensor]:
+    """``lambda*255^2*MSE + bpp`` averaged over the frames of the chain."""
+    n, _, h, w = frames[0].shape
+    num_pixels = n * h * w * len(frames)
+    bits = 0.0
+    for lk in out["likelihoods"]:
+        for part in lk.values():
+            for v in part.values():
+                bits = bits + torch.log(v).sum() / -math.log(2)
+    mse = sum(torch.mean((xh - x) ** 2) for xh, x in zip(out["x_hat"], frames, strict=True)) \
+        / len(frames)
+    bpp = bits / num_pixels
+    return {"loss": lmbda * 255 ** 2 * mse + bpp, "mse": mse, "bpp": bpp}
+
+
+def _dist() -> tuple[int, int]:
+    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+        if not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            dist.init_process_group(backend)
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _average_grads(params, world: int) -> None:
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+            p.grad /= world
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> Path:
+    """Train (or resume) into ``cfg.out``; returns the final checkpoint path."""
+    rank, world = _dist()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    device = torch.device(f"cuda:{rank % torch.cuda.device_count()}"
+                          if torch.cuda.is_available() else "cpu")
+    if cfg.init:
+        model = load_checkpoint(cfg.init).model
+    else:
+        model = ARCHS[cfg.arch](cfg.config)
+    model.to(device).train()
+    params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
+    aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    aux_opt = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
+    state_path = out / "state.pt"
+    step, wall = 0, 0.0
+    if state_path.exists():  # resume
+        st = torch.load(state_path, map_location=device, weights_only=False)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        aux_opt.load_state_dict(st["aux_opt"])
+        step, wall = st["step"], st["wall"]
+        gen_state = st["gen"]
+    else:
+        gen_state = None
+    if world > 1:  # identical start on every rank
+        for p in model.state_dict().values():
+            dist.broadcast(p, 0)
+    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames)
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
+    if gen_state is not None:
+        gen.set_state(gen_state[rank] if isinstance(gen_state, list) else gen_state)
+    log = open(out / "log.jsonl", "a") if rank == 0 else None
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"train λ={cfg.lmbda}", unit="step",
+               disable=not progress or rank != 0)
+    acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
+    t_last = time.perf_counter()
+    while step < cfg.steps:
+        frames = [f.to(device) for f in bank.sample(gen, cfg.batch, cfg.frames, cfg.crop)]
+        opt.zero_grad(set_to_none=True)
+        aux_opt.zero_grad(set_to_none=True)
+        res = rd_loss(model(frames), frames, cfg.lmbda)
+        res["loss"].backward()
+        aux = sum(model.aux_loss()) if isinstance(model.aux_loss(), list) else model.aux_loss()
+        aux.backward()
+        if world > 1:
+            _average_grads(params + aux_params, world)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        aux_opt.step()
+        step += 1
+        bar.update(1)
+        for k in ("loss", "mse", "bpp"):
+            acc[k] += float(res[k])
+        acc["aux"] += float(aux)
+        acc["n"] += 1
+        now = time.perf_counter()
+        wall += now - t_last
+        t_last = now
+        if log and (step % cfg.log_every == 0 or step == cfg.steps):
+            n = acc.pop("n")
+            rec = {k: v / n for k, v in acc.items()}
+            rec["psnr"] = -10 * math.log10(max(rec["mse"], 1e-10))
+            rec.update(step=step, wall_s=round(wall, 1))
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            bar.set_postfix(bpp=f"{rec['bpp']:.3f}", psnr=f"{rec['psnr']:.2f}")
+            acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
+        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
+            gens = gen.get_state()
+            tmp = out / "state.pt.tmp"
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                        "aux_opt": aux_opt.state_dict(), "step": step, "wall": wall,
+                        "gen": gens, "config": asdict(cfg)}, tmp)
+            os.replace(tmp, state_path)
+    bar.close()
+    final = out / "final.pth"
+    if rank == 0:
+        model.eval().cpu()
+        model.update(force=True)
+        card = {"arch": cfg.arch, "config": getattr(model, "config_dict", dict)(),
+                "lambda": cfg.lmbda, "steps": step, "wall_s": round(wall, 1),
+                "training": {**asdict(cfg), "sources": bank.sources, "world_size": world}}
+        save_checkpoint(final, model, cfg.arch, card["config"], card)
+    if world > 1:
+        dist.barrier()
+    return final

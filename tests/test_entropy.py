@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.models.base import get_scale_table
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from amgap.entropy import TableSet, ideal_bits, rans_decode, rans_encode
+
+
+@pytest.fixture(scope="module")
+def tables():
+    torch.manual_seed(0)
+    eb = EntropyBottleneck(12)
+    eb.update(force=True)
+    gc = GaussianConditional(get_scale_table().tolist())
+    gc.update()
+    return TableSet.from_entropy_bottleneck(eb), TableSet.from_gaussian_conditional(gc)
+
+
+def test_tables_are_what_the_model_has(tables):
+    side, main = tables
+    assert side.family == "factorized" and len(side) == 12
+    assert main.family == "indexed" and len(main) == 64
+    for t in (0, 5, 63):
+        p = main.pmf(t)
+        assert abs(p.sum() - 1.0) < 1e-9 and (p > 0).all()
+
+
+def _gauss_stream(main, n, seed, scale_mult=1.0):
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(main), n).astype(np.int32)
+    scales = get_scale_table().numpy()[idx]
+    sym = np.round(rng.normal(0, 1, n) * scales * scale_mult).astype(np.int32)
+    return sym, idx
+
+
+def test_roundtrip_and_ideal_bits_match_payload(tables):
+    _, main = tables
+    sym, idx = _gauss_stream(main, 50_000, 0)
+    data = rans_encode(sym, idx, main)
+    assert np.array_equal(rans_decode(data, idx, main), sym)
+    bits = ideal_bits(sym, idx, main)
+    # 8 bytes of final rANS state + up to 4 of word alignment are the only overhead
+    assert abs(len(data) - (bits / 8 + 8)) <= 0.001 * len(data) + 4
+
+
+def test_escapes_are_counted(tables):
+    _, main = tables
+    sym, idx = _gauss_stream(main, 20_000, 1, scale_mult=3.0)  # many out-of-support values
+    data = rans_encode(sym, idx, main)
+    assert np.array_equal(rans_decode(data, idx, main), sym)
+    assert abs(len(data) - (ideal_bits(sym, idx, main) / 8 + 8)) <= 0.001 * len(data) + 4
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(-40000, 40000), min_size=1, max_size=300), st.integers(0, 11))
+def test_side_roundtrip_any_values(tables, values, channel):
+    side, _ = tables
+    sym = np.asarray(values, dtype=np.int32)
+    idx = np.full(sym.shape, channel, dtype=np.int32)
+    data = rans_encode(sym, idx, side)
+    assert np.array_equal(rans_decode(data, idx, side), sym)
+
+
+def test_with_rows_appends(tables):
+    side, _ = tables
+    cdf = np.array([0, 30000, 65000, 65536], dtype=np.int32)
+    t2 = side.with_rows([cdf], [-1])
+    assert len(t2) == len(side) + 1 and len(side) == 12
+    sym = np.array([-1, 0, 5, -1], dtype=np.int32)
+    idx = np.full(4, len(side), dtype=np.int32)
+    assert np.array_equal(rans_decode(rans_encode(sym, idx, t2), idx, t2), sym)
