@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from fractions import Fraction
+from pathlib import Path
 
 from . import __version__
 from .errors import AmgapError, UsageError
@@ -66,6 +67,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="decode even on model mismatch; report every mismatching frame")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("analyze", help="amortization gap: Table I, report.json, figures")
+    p.add_argument("inputs", nargs="+", help="videos (files, folders or sample names)")
+    p.add_argument("--model")
+    p.add_argument("--checkpoint")
+    p.add_argument("--quality", "-q", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--gop", default="ssf")
+    p.add_argument("--frames", type=int, default=16, help="frames per GOP (the 'video')")
+    p.add_argument("--gops", type=int, default=1, help="consecutive GOPs per input")
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--json", action="store_true", help="print report.json on stdout")
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("info", help="show an .amg header and per-frame sizes")
@@ -300,7 +314,28 @@ def cmd_train(args) -> int:
     return 0
 
 
-COMMANDS = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo,
+def cmd_analyze(args) -> int:
+    from .analysis.run import run_analysis
+
+    if args.frames < 1 or args.gops < 1:
+        raise UsageError("--frames and --gops must be >= 1")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"{args.out}: exists and is not a folder")
+    try:
+        report = run_analysis(args.inputs, model=args.model, checkpoint=args.checkpoint,
+                              qualities=args.quality, gop=args.gop, gop_size=args.frames,
+                              frames_per_gop=args.frames, gops=args.gops, start=args.start,
+                              out=args.out, progress=not args.quiet)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(Path(args.out, "table1.md").read_text())
+    return 0
+
+
+COMMANDS = {"analyze": cmd_analyze, "encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo,
             "train": cmd_train}
 
 

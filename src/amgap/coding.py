@@ -103,9 +103,13 @@ def _fps(fps: Fraction) -> tuple[int, int]:
 
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
                  num_frames: int, gop: str = "ssf", gop_size: int = 16, keep_recon: bool = False,
-                 progress: bool = False) -> EncodeResult:
-    """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order)."""
+                 progress: bool = False, probe: list | None = None) -> EncodeResult:
+    """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order).
+
+    ``probe``: a list that receives each main latent's ``(y - mu) / sigma`` (calibration).
+    """
     codec = make_codec(loaded)
+    codec.probe = probe
     frame_list = list(frames)
     if not frame_list:
         raise UsageError("no frames to encode (empty input or --start past the end)")

@@ -49,15 +49,21 @@ def _main_from_side(hp: nn.Module, z_hat: torch.Tensor):
     return means, indexes
 
 
-def encode_latent(hp: nn.Module, tables: LatentTables, y: torch.Tensor,
-                  info: str) -> tuple[torch.Tensor, list[InfoStream]]:
-    """``y [1,C,H,W]`` -> (``y_hat``, [side stream, main stream])."""
+def encode_latent(hp: nn.Module, tables: LatentTables, y: torch.Tensor, info: str,
+                  probe: list | None = None) -> tuple[torch.Tensor, list[InfoStream]]:
+    """``y [1,C,H,W]`` -> (``y_hat``, [side stream, main stream]).
+
+    ``probe``, when given, receives ``(info, (y - mu) / sigma)`` for calibration figures.
+    """
     eb, gc = hp.entropy_bottleneck, hp.gaussian_conditional
     z = hp.hyper_encoder(y)
     medians = eb._get_medians().detach()
     z_sym = eb.quantize(z, "symbols", medians)
     z_hat = eb.dequantize(z_sym, medians)
     means, indexes = _main_from_side(hp, z_hat)
+    if probe is not None:
+        sigma = gc.lower_bound_scale(hp.hyper_decoder_scale(z_hat))
+        probe.append((info, ((y - means) / sigma).detach()))
     y_sym = gc.quantize(y, "symbols", means)
     y_hat = gc.dequantize(y_sym, means)
     side = InfoStream(side_kind(info), z_sym.cpu().numpy(), _side_indexes(tuple(z.shape[1:])),

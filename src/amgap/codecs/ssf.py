@@ -107,6 +107,24 @@ class SlimHyperprior(CompressionModel):
         y_hat = quantize_ste(y - means) + means
         return y_hat, {"y": y_likelihoods, "z": z_likelihoods}
 
+    # CompressAI's own string API, so that SlimScaleSpaceFlow.compress/decompress work
+    # exactly like the parent's (benchmarks compare amgap's coding against them).
+    def compress(self, y: torch.Tensor):
+        z = self.hyper_encoder(y)
+        z_string = self.entropy_bottleneck.compress(z)
+        z_hat = self.entropy_bottleneck.decompress(z_string, z.size()[-2:])
+        indexes = self.gaussian_conditional.build_indexes(self.hyper_decoder_scale(z_hat))
+        means = self.hyper_decoder_mean(z_hat)
+        y_string = self.gaussian_conditional.compress(y, indexes, means)
+        y_hat = self.gaussian_conditional.quantize(y, "dequantize", means)
+        return y_hat, {"strings": [y_string, z_string], "shape": z.size()[-2:]}
+
+    def decompress(self, strings, shape):
+        z_hat = self.entropy_bottleneck.decompress(strings[1], shape)
+        indexes = self.gaussian_conditional.build_indexes(self.hyper_decoder_scale(z_hat))
+        means = self.hyper_decoder_mean(z_hat)
+        return self.gaussian_conditional.decompress(strings[0], indexes, z_hat.dtype, means)
+
 
 class SlimScaleSpaceFlow(ScaleSpaceFlow):
     """``ScaleSpaceFlow`` with narrower transforms and a configurable hyperprior."""
@@ -152,6 +170,7 @@ class SSFCodec:
         else:  # CompressAI's full model: 4 stride-2 stages, then 3 in the hyperprior
             self.latent_stride, self.side_stride = 16, 128
         self.pad_multiple = self.side_stride
+        self.probe: list | None = None  # set to a list to collect normalized main latents
         self.tables = {
             "img": LatentTables(model.img_hyperprior),
             "motion": LatentTables(model.motion_hyperprior),
@@ -171,17 +190,17 @@ class SSFCodec:
         m = self.model
         if ftype == FrameType.I:
             y_hat, streams = encode_latent(m.img_hyperprior, self.tables["img"],
-                                           m.img_encoder(x), "residual")
+                                           m.img_encoder(x), "residual", self.probe)
             return m.img_decoder(y_hat), streams
         if ftype != FrameType.P:
             raise ValueError(f"{self.name} codes I and P frames only, not {ftype.name}")
         x_ref = refs[0]
         y_motion = m.motion_encoder(torch.cat((x, x_ref), dim=1))
         y_motion_hat, s_motion = encode_latent(m.motion_hyperprior, self.tables["motion"],
-                                               y_motion, "motion")
+                                               y_motion, "motion", self.probe)
         x_pred = m.forward_prediction(x_ref, m.motion_decoder(y_motion_hat))
         y_res_hat, s_res = encode_latent(m.res_hyperprior, self.tables["res"],
-                                         m.res_encoder(x - x_pred), "residual")
+                                         m.res_encoder(x - x_pred), "residual", self.probe)
         x_res_hat = m.res_decoder(torch.cat((y_res_hat, y_motion_hat), dim=1))
         return x_pred + x_res_hat, s_motion + s_res
 

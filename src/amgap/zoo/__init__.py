@@ -12,7 +12,9 @@ A model is named one of three ways, and the ``.amg`` header records which:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import lzma
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +29,11 @@ from ..errors import ModelError
 
 __all__ = ["LoadedModel", "ARCHS", "weights_hash", "init_model", "load_checkpoint",
            "load_zoo", "resolve_model", "zoo_entries", "make_codec", "save_checkpoint",
-           "SOURCE_ZOO", "SOURCE_FILE", "SOURCE_INIT", "WEIGHTS_DIR"]
+           "SOURCE_ZOO", "SOURCE_FILE", "SOURCE_INIT", "WEIGHTS_DIR", "ZOO_SUFFIX"]
 
 SOURCE_ZOO, SOURCE_FILE, SOURCE_INIT = 0, 1, 2
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+ZOO_SUFFIX = ".pth.xz"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
@@ -97,7 +101,11 @@ def load_checkpoint(path: str | os.PathLike, name: str | None = None, quality: i
     if not path.is_file():
         raise ModelError(f"{path}: checkpoint file not found")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        if raw.startswith(_XZ_MAGIC):  # shipped zoo files are xz-compressed torch.save data
+            raw = lzma.decompress(raw)
+        ckpt = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many types for a bad file
         raise ModelError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__})") \
             from exc
@@ -124,14 +132,17 @@ def load_checkpoint(path: str | os.PathLike, name: str | None = None, quality: i
 
 
 def zoo_entries() -> list[dict]:
-    """Model cards of the shipped zoo (``weights/NAME-qQ.json`` beside ``NAME-qQ.pth``)."""
+    """Model cards of the shipped zoo (``weights/NAME-qQ.json`` beside ``NAME-qQ.pth.xz``)."""
     out = []
     if WEIGHTS_DIR.is_dir():
         for card_path in sorted(WEIGHTS_DIR.glob("*.json")):
+            weights = card_path.with_name(card_path.stem + ZOO_SUFFIX)
+            if not weights.is_file():
+                continue
             with open(card_path) as fh:
                 card = json.load(fh)
-            card["file"] = card_path.with_suffix(".pth").name
-            card["size_bytes"] = card_path.with_suffix(".pth").stat().st_size
+            card["file"] = weights.name
+            card["size_bytes"] = weights.stat().st_size
             out.append(card)
     return out
 
@@ -153,7 +164,7 @@ def _hub_ssf2020(quality: int) -> LoadedModel:
 def load_zoo(name: str, quality: int) -> LoadedModel:
     if name == "ssf2020":
         return _hub_ssf2020(quality)
-    path = WEIGHTS_DIR / f"{name}-q{quality}.pth"
+    path = WEIGHTS_DIR / f"{name}-q{quality}{ZOO_SUFFIX}"
     if not path.is_file():
         known = sorted({e.get("name", "?") for e in zoo_entries()})
         if any(e.get("name") == name for e in zoo_entries()):

@@ -1,0 +1,96 @@
+"""Export trained runs into the shipped zoo with their model cards.
+
+    python scripts/export_zoo.py runs/zoo --name amgap-ssf [--qualities 1,2,3,4]
+
+For each ``RUN/qQ/final.pth``: store float weights as float16 (the zoo must stay
+under 30 MB), rebuild the entropy tables from the rounded weights (``update``), then
+measure on carphone (first 16 frames, GOP I+15P) the RD point, the calibration
+figure and escape rates with exactly the shipped weights, and write
+``src/amgap/zoo/weights/NAME-qQ.{pth,json}`` plus the training log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import io
+import json
+import lzma
+import shutil
+from pathlib import Path
+
+import torch
+
+from amgap import __version__
+from amgap.analysis.calibration import calibration
+from amgap.analysis.reference import ffmpeg_available, x264_points
+from amgap.coding import encode_video
+from amgap.io import open_video, sample_path
+from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX, load_checkpoint
+
+LOGS_DIR = WEIGHTS_DIR.parent / "logs"
+
+
+def export(run: Path, name: str, q: int, frames, x264) -> dict:
+    ckpt = torch.load(run / "final.pth", map_location="cpu", weights_only=False)
+    loaded = load_checkpoint(run / "final.pth")
+    model = loaded.model
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    model.update(force=True)
+    # every float parameter was rounded to float16 above, so storing it as float16 is
+    # lossless; buffers (scale table, bounds, CDF tables) keep their dtype
+    params = {n for n, _ in model.named_parameters()}
+    sd = {k: (v.half() if k in params else v) for k, v in model.state_dict().items()}
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = WEIGHTS_DIR / f"{name}-q{q}{ZOO_SUFFIX}"
+    card = dict(ckpt.get("card") or {})
+    buf = io.BytesIO()
+    torch.save({"arch": ckpt["arch"], "config": ckpt["config"], "state_dict": sd, "card": card},
+               buf)
+    out.write_bytes(lzma.compress(buf.getvalue(), preset=9))
+    shipped = load_checkpoint(out, name=name, quality=q)
+    res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop_size=16)
+    n = len(frames)
+    h, w = frames[0].shape[-2:]
+    rd = {"frames": n, "gop": "ssf/16", "bpp": len(res.to_bytes()) * 8 / (w * h * n),
+          "psnr_rgb": sum(s.psnr_rgb for s in res.stats) / n,
+          "psnr_y": sum(s.psnr_y for s in res.stats) / n}
+    cal = calibration(frames, shipped)
+    card.update({
+        "name": name, "quality": q, "amgap_version": __version__,
+        "exported": datetime.date.today().isoformat(),
+        "weights_hash": shipped.weights_hash.hex(),
+        "file_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+        "storage": "float16 weights, float32 at load; entropy tables rebuilt after rounding",
+        "carphone_rd": rd, "calibration_carphone": cal, "x264_reference_carphone": x264,
+    })
+    card.pop("file", None)
+    (WEIGHTS_DIR / f"{name}-q{q}.json").write_text(json.dumps(card, indent=1))
+    LOGS_DIR.mkdir(exist_ok=True)
+    if (run / "log.jsonl").exists():
+        shutil.copy(run / "log.jsonl", LOGS_DIR / f"{name}-q{q}.log.jsonl")
+    return card
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs")
+    ap.add_argument("--name", default="amgap-ssf")
+    ap.add_argument("--qualities", default="1,2,3,4")
+    args = ap.parse_args()
+    frames = list(open_video("carphone").frames(0, 16))
+    x264 = x264_points(sample_path("carphone"), frames, [22, 27, 32, 37, 42]) \
+        if ffmpeg_available() else None
+    for q in [int(x) for x in args.qualities.split(",")]:
+        card = export(Path(args.runs) / f"q{q}", args.name, q, frames, x264)
+        rd, cal = card["carphone_rd"], card["calibration_carphone"]
+        print(f"{args.name} q{q}: {rd['bpp']:.4f} bpp {rd['psnr_rgb']:.2f} dB RGB; "
+              f"calibration {cal['mean_sq_normalized_residual']:.3f}; "
+              f"escapes {json.dumps({k: round(v, 5) for k, v in cal['escape_rate'].items()})}")
+
+
+if __name__ == "__main__":
+    main()
