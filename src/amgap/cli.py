@@ -335,8 +335,8 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-COMMANDS = {"analyze": cmd_analyze, "encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo,
-            "train": cmd_train}
+COMMANDS = {"analyze": cmd_analyze, "encode": cmd_encode, "decode": cmd_decode,
+            "info": cmd_info, "zoo": cmd_zoo, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,83 @@
+"""Gap analysis: Gibbs, ratios, a planted mismatch, and the CLI outputs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from compressai.entropy_models import EntropyBottleneck
+
+from amgap.analysis import stream_gap
+from amgap.analysis.report import analyze_encoding
+from amgap.coding import encode_video
+from amgap.entropy import InfoKind, InfoStream, TableSet
+
+
+def test_limit_by_hand():
+    torch.manual_seed(0)
+    eb = EntropyBottleneck(2)
+    eb.update(force=True)
+    tables = TableSet.from_entropy_bottleneck(eb)
+    sym = np.array([0, 0, 1, 1, 0, 0, 0, 0])  # table 0: {0,0,1,1}: H=1 bit; table 1: H=0
+    idx = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    g = stream_gap(InfoStream(InfoKind.RESIDUAL_SIDE, sym, idx, tables))
+    assert g.limit_bits == pytest.approx(4.0)
+    assert g.bits >= g.limit_bits
+    assert list(g.tables.count) == [4, 4]
+
+
+def test_gibbs_every_table_and_ratios(carphone_frames, slim_init):
+    res = encode_video(carphone_frames[:3], slim_init, fps=30, num_frames=3)
+    for streams in res.streams:
+        for s in streams:
+            g = stream_gap(s)
+            assert np.all(g.tables.limit_bits <= g.tables.bits + 1e-6)
+    rep = analyze_encoding(res)
+    for f in rep["per_frame"]:
+        assert sum(v["ratio"] for v in f["info"].values()) == pytest.approx(100.0)
+    assert rep["frame_types"]["Video"]["frames"] == 3
+
+
+def _gaussian_tables(n: int, sigma: float = 2.0, half: int = 8) -> TableSet:
+    """Well-fitted factorized tables: discretized Gaussians with a small escape mass."""
+    from compressai._CXX import pmf_to_quantized_cdf
+    from scipy.stats import norm
+
+    xs = np.arange(-half, half + 1)
+    pmf = norm.cdf((xs + 0.5) / sigma) - norm.cdf((xs - 0.5) / sigma)
+    cdf = np.asarray(pmf_to_quantized_cdf([*pmf.tolist(), 1 - pmf.sum()], 16), dtype=np.int32)
+    return TableSet(np.tile(cdf, (n, 1)), np.full(n, len(cdf), np.int32),
+                    np.full(n, -half, np.int32), "factorized")
+
+
+def test_planted_mismatch_is_found_in_the_right_place():
+    """Shift the data of one side channel: the gap must appear in that channel only."""
+    tables = _gaussian_tables(8)
+    rng = np.random.default_rng(0)
+    n = 4000
+    idx = np.repeat(np.arange(8), n)
+    sym = np.round(rng.normal(0, 2.0, 8 * n)).astype(np.int64)
+    sym[3 * n:4 * n] += 3  # channel 3 is shifted: its learned table is wrong
+    g = stream_gap(InfoStream(InfoKind.MOTION_SIDE, sym, idx, tables))
+    per = (g.tables.bits - g.tables.limit_bits) / g.tables.bits
+    assert int(np.argmax(per)) == 3
+    others = np.delete(per, 3)
+    assert per[3] > 0.15 and others.max() < 0.02
+
+
+def test_analyze_cli_outputs(tmp_path, capsys):
+    from amgap.cli import main
+
+    out = tmp_path / "an"
+    rc = main(["analyze", "carphone", "--model", "init:ssf-slim", "-q", "1", "2", "--frames",
+               "3", "--out", str(out), "--json", "--quiet"])
+    assert rc == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert json.loads((out / "report.json").read_text()) == rep
+    q1 = rep["videos"]["carphone"]["q1"]
+    assert set(q1["frame_types"]) == {"I", "P", "Video"}
+    for f in ("table1.md", "table1.csv", "fig1_carphone_q1.png", "fig2_all.png",
+              "fig2_carphone.png"):
+        assert (out / f).stat().st_size > 0
+    md = (out / "table1.md").read_text()
+    assert "| Method | Frame |" in md and "Video" in md
