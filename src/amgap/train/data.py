@@ -37,8 +37,10 @@ class ClipBank:
             for s in scales:
                 f = frames if s == 1.0 else F.interpolate(
                     frames, scale_factor=s, mode="area")
-                if min(f.shape[-2:]) >= min_size:
+                if min(f.shape[-2:]) >= min_size and f.shape[0] >= 2:
                     self.clips.append((f * 255).round().to(torch.uint8))
+        if not self.clips:
+            raise ValueError(f"no training video has 2+ frames of at least {min_size}x{min_size}")
 
     def sample(self, gen: torch.Generator, batch: int, length: int,
                crop: int) -> list[torch.Tensor]:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from ..zoo import ARCHS, load_checkpoint, save_checkpoint
+from ..zoo import ARCHS, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
 
 __all__ = ["TrainConfig", "train", "rd_loss"]
@@ -44,6 +45,7 @@ class TrainConfig:
     log_every: int = 25
     ckpt_every: int = 250
     threads: int = 0  # 0: torch default
+    lr_drop: float = 0.85  # learning rates drop 10x for the last (1 - lr_drop) of the steps
 
 
 def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, torch.Tensor]:
@@ -105,12 +107,24 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         aux_opt.load_state_dict(st["aux_opt"])
         step, wall = st["step"], st["wall"]
         gen_state = st["gen"]
+        log_path = out / "log.jsonl"
+        if rank == 0 and log_path.exists():  # drop records past the checkpoint we resume
+            kept = [ln for ln in log_path.read_text().splitlines()
+                    if ln.strip() and json.loads(ln)["step"] <= step]
+            log_path.write_text("".join(ln + "\n" for ln in kept))
     else:
         gen_state = None
-    if world > 1:  # identical start on every rank
-        for p in model.state_dict().values():
-            dist.broadcast(p, 0)
-    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames)
+    forward = model
+    if world > 1:
+        # DDP syncs the rate-distortion gradients; the EntropyBottleneck quantiles only
+        # get gradients from the auxiliary loss (outside DDP's forward), so DDP ignores
+        # them and their gradients are averaged by hand. DDP broadcasts rank 0's weights.
+        DDP._set_params_and_buffers_to_ignore_for_model(
+            model, [n for n, _ in model.named_parameters() if n.endswith(".quantiles")])
+        for p in aux_params:
+            dist.broadcast(p.data, 0)
+        forward = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames, min_size=cfg.crop)
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
     if gen_state is not None:
         gen.set_state(gen_state[rank] if isinstance(gen_state, list) else gen_state)
@@ -120,23 +134,27 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
     t_last = time.perf_counter()
     while step < cfg.steps:
+        scale = 0.1 if step >= cfg.lr_drop * cfg.steps else 1.0
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * scale
         frames = [f.to(device) for f in bank.sample(gen, cfg.batch, cfg.frames, cfg.crop)]
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
-        res = rd_loss(model(frames), frames, cfg.lmbda)
+        res = rd_loss(forward(frames), frames, cfg.lmbda)
         res["loss"].backward()
-        aux = sum(model.aux_loss()) if isinstance(model.aux_loss(), list) else model.aux_loss()
+        aux = model.aux_loss()
+        aux = sum(aux) if isinstance(aux, list) else aux
         aux.backward()
         if world > 1:
-            _average_grads(params + aux_params, world)
+            _average_grads(aux_params, world)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         aux_opt.step()
         step += 1
         bar.update(1)
         for k in ("loss", "mse", "bpp"):
-            acc[k] += float(res[k])
-        acc["aux"] += float(aux)
+            acc[k] += float(res[k].detach())
+        acc["aux"] += float(aux.detach())
         acc["n"] += 1
         now = time.perf_counter()
         wall += now - t_last
@@ -158,6 +176,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                         "gen": gens, "config": asdict(cfg)}, tmp)
             os.replace(tmp, state_path)
     bar.close()
+    if world > 1:  # the whole point of DDP: every rank ends with the same weights
+        hashes: list = [None] * world
+        dist.all_gather_object(hashes, weights_hash(model).hex())
+        if rank == 0:
+            (out / "ranks.json").write_text(json.dumps({"world_size": world,
+                                                        "weights_hash": hashes}))
     final = out / "final.pth"
     if rank == 0:
         model.eval().cpu()

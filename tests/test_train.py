@@ -1,0 +1,65 @@
+"""Training: a few real steps, resume, and 2-process DDP (gloo) with identical weights."""
+
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+
+import pytest
+import torch
+
+from amgap.io import write_y4m
+from amgap.train import TrainConfig, train
+from amgap.zoo import load_checkpoint
+
+TINY = {"mid": 16, "latent": 16, "hyper": 16, "hyper_depth": 2}
+
+
+@pytest.fixture(scope="module")
+def tiny_video(tmp_path_factory):
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(3, 96, 112, generator=g)
+    frames = [torch.roll(base, (i, 2 * i), (1, 2)) for i in range(6)]
+    p = tmp_path_factory.mktemp("vid") / "moving.y4m"
+    write_y4m(p, frames, Fraction(25))
+    return str(p)
+
+
+def _cfg(out, video, steps):
+    return TrainConfig(out=str(out), config=TINY, steps=steps, batch=2, crop=64, frames=2,
+                       videos=[video], log_every=1, ckpt_every=1, threads=1)
+
+
+def test_train_resume_and_checkpoint(tmp_path, tiny_video):
+    final = train(_cfg(tmp_path, tiny_video, 2), progress=False)
+    train(_cfg(tmp_path, tiny_video, 4), progress=False)  # resumes at step 2
+    steps = [json.loads(line)["step"] for line in open(tmp_path / "log.jsonl")]
+    assert steps == [1, 2, 3, 4]
+    loaded = load_checkpoint(final)
+    assert loaded.card["steps"] == 4 and loaded.card["training"]["videos"] == [tiny_video]
+    # update() was applied: the model codes real video straight away
+    from amgap.coding import encode_video
+
+    res = encode_video([torch.rand(3, 64, 64)], loaded, fps=25, num_frames=1)
+    assert res.records[0].streams[0].data
+
+
+def test_evaluation_clips_refused(tmp_path):
+    with pytest.raises(ValueError, match="evaluation"):
+        train(TrainConfig(out=str(tmp_path), config=TINY, steps=1, videos=["carphone"]),
+              progress=False)
+
+
+def test_ddp_two_processes_identical_weights(tmp_path, tiny_video):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", "29517", "-m", "amgap", "train", "--out", str(tmp_path),
+           "--width-config", "mid=16,latent=16,hyper=16,hyper_depth=2", "--steps", "3",
+           "--batch", "2", "--crop", "64", "--videos", tiny_video, "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ranks = json.loads((tmp_path / "ranks.json").read_text())
+    assert ranks["world_size"] == 2 and len(set(ranks["weights_hash"])) == 1
+    card = load_checkpoint(tmp_path / "final.pth").card
+    assert card["training"]["world_size"] == 2 and card["steps"] == 3
