@@ -1,6 +1,6 @@
 """Recipe for the shipped zoo (``amgap-ssf`` q1..q4), from registry video only.
 
-    python scripts/train_zoo.py --out runs/zoo [--steps-top 24000 --steps-ft 4000]
+    python scripts/train_zoo.py --out runs/zoo [--steps-top 15000 --steps-ft 3000]
 
 Trains the highest rate (q4) from scratch, fine-tunes q3..q1 from it, then exports
 each to ``src/amgap/zoo/weights`` with ``scripts/export_zoo.py``. Training inputs:
@@ -22,8 +22,8 @@ LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/zoo")
-    ap.add_argument("--steps-top", type=int, default=24000)
-    ap.add_argument("--steps-ft", type=int, default=4000)
+    ap.add_argument("--steps-top", type=int, default=15000)
+    ap.add_argument("--steps-ft", type=int, default=3000)
     ap.add_argument("--qualities", default="4,3,2,1")
     ap.add_argument("--lr", type=float, default=2e-4)
     args = ap.parse_args()

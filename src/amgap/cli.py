@@ -55,6 +55,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--gop", default="ssf", help="GOP structure (ssf)")
     p.add_argument("--gop-size", type=int, default=16)
+    p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
+                   help="per-frame table replacement (decoded frames are identical)")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -75,6 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint")
     p.add_argument("--quality", "-q", type=int, nargs="+", default=[1, 4])
     p.add_argument("--gop", default="ssf")
+    p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
+                   help="mode whose real savings fill the Saving columns")
     p.add_argument("--frames", type=int, default=16, help="frames per GOP (the 'video')")
     p.add_argument("--gops", type=int, default=1, help="consecutive GOPs per input")
     p.add_argument("--start", type=int, default=0)
@@ -145,7 +149,8 @@ def cmd_encode(args) -> int:
     frames = reader.frames(args.start, count)
     try:
         res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=count, gop=args.gop,
-                           gop_size=args.gop_size, progress=not args.quiet)
+                           gop_size=args.gop_size, progress=not args.quiet,
+                           reparam=args.reparam)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     data = res.to_bytes()
@@ -154,10 +159,15 @@ def cmd_encode(args) -> int:
     report = _summary(h.width, h.height, len(data), res.stats, reader.info.fps)
     header_bytes = len(data) - sum(s.record_bytes for s in res.stats)
     payload = sum(sum(s.payload_bytes.values()) for s in res.stats)
+    params = sum(sum(s.param_bytes.values()) for s in res.stats)
     ideal = sum(sum(s.ideal_bits.values()) for s in res.stats) / 8
+    coded = sum(sum(s.coded_bits.values()) for s in res.stats) / 8
     report.update(model=loaded.name, quality=loaded.quality, gop=args.gop, output=args.output,
-                  payload_bytes=payload, ideal_payload_bytes=round(ideal, 1),
-                  container_overhead_bytes=len(data) - payload, header_bytes=header_bytes)
+                  reparam=args.reparam, payload_bytes=payload, param_bytes=params,
+                  ideal_payload_bytes_learned=round(ideal, 1),
+                  estimated_bytes=round(coded, 1),
+                  container_overhead_bytes=len(data) - payload - params,
+                  header_bytes=header_bytes)
     if args.json:
         print(json.dumps(report))
     else:
@@ -325,7 +335,7 @@ def cmd_analyze(args) -> int:
         report = run_analysis(args.inputs, model=args.model, checkpoint=args.checkpoint,
                               qualities=args.quality, gop=args.gop, gop_size=args.frames,
                               frames_per_gop=args.frames, gops=args.gops, start=args.start,
-                              out=args.out, progress=not args.quiet)
+                              out=args.out, progress=not args.quiet, reparam=args.reparam)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:

@@ -27,10 +27,10 @@ from .entropy import (
     InfoKind,
     InfoStream,
     TableSet,
-    ideal_bits,
     rans_decode,
     rans_encode,
 )
+from .entropy.reparam import MODES, Reparameterizer
 from .errors import BitstreamError, DesyncError, UsageError
 from .io import crop, pad_to_multiple
 from .io.color import rgb_to_ycbcr
@@ -67,8 +67,11 @@ class FrameStats:
     ftype: FrameType
     refs: tuple[int, ...]
     record_bytes: int = 0
-    payload_bytes: dict[str, int] = field(default_factory=dict)
-    ideal_bits: dict[str, float] = field(default_factory=dict)
+    payload_bytes: dict[str, int] = field(default_factory=dict)  # rANS bytes per stream
+    param_bytes: dict[str, int] = field(default_factory=dict)  # reparam signalling bytes
+    ideal_bits: dict[str, float] = field(default_factory=dict)  # under the learned tables
+    coded_bits: dict[str, float] = field(default_factory=dict)  # tables used + signalling
+    learned_payload_bytes: dict[str, int] = field(default_factory=dict)  # when measured
     psnr_rgb: float | None = None
     psnr_y: float | None = None
     ms: float = 0.0
@@ -78,7 +81,8 @@ class FrameStats:
         return {
             "index": self.display_index, "coding_index": self.coding_index,
             "type": self.ftype.name, "refs": list(self.refs), "bytes": self.record_bytes,
-            "payload_bytes": self.payload_bytes, "ideal_bits": self.ideal_bits,
+            "payload_bytes": self.payload_bytes, "param_bytes": self.param_bytes,
+            "ideal_bits": self.ideal_bits, "coded_bits": self.coded_bits,
             "psnr_rgb": self.psnr_rgb, "psnr_y": self.psnr_y, "ms": round(self.ms, 2),
             **({"verified": self.verified} if self.verified is not None else {}),
         }
@@ -103,11 +107,18 @@ def _fps(fps: Fraction) -> tuple[int, int]:
 
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
                  num_frames: int, gop: str = "ssf", gop_size: int = 16, keep_recon: bool = False,
-                 progress: bool = False, probe: list | None = None) -> EncodeResult:
+                 progress: bool = False, probe: list | None = None, reparam: str = "off",
+                 measure_learned: bool = False) -> EncodeResult:
     """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order).
 
-    ``probe``: a list that receives each main latent's ``(y - mu) / sigma`` (calibration).
+    ``reparam``: ``off`` | ``paper`` | ``optimal`` (table replacement per frame, signalled
+    in each stream's parameters). ``measure_learned`` also rANS-codes every stream with
+    the learned tables, to report real savings. ``probe``: a list that receives each main
+    latent's ``(y - mu) / sigma`` (calibration).
     """
+    if reparam not in MODES:
+        raise ValueError(f"unknown --reparam {reparam!r} (off, paper, optimal)")
+    rp = Reparameterizer(reparam)
     codec = make_codec(loaded)
     codec.probe = probe
     frame_list = list(frames)
@@ -126,7 +137,8 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
     header = Header(width=width, height=height, num_frames=num_frames, fps_num=fps_num,
                     fps_den=fps_den, gop_structure=GOP_IDS[gop], gop_size=gop_size,
                     model_source=loaded.source, quality=loaded.quality,
-                    weights_hash=loaded.weights_hash, model_name=loaded.name)
+                    weights_hash=loaded.weights_hash, model_name=loaded.name,
+                    reparam_mode=MODES[reparam])
     refs: dict[int, torch.Tensor] = {}
     records, stats, all_streams = [], [], []
     recon: dict[int, torch.Tensor] = {}
@@ -136,11 +148,21 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
         x_hat, streams = codec.encode_frame(step.ftype, x, [refs[r] for r in step.refs])
         srecs = []
         st = FrameStats(step.display_index, pos, step.ftype, step.refs)
+        inter = step.ftype != FrameType.I
+        if not inter:
+            rp.reset()  # random access: no parameters survive an I frame
         for s in streams:
-            data = rans_encode(s.symbols, s.table_index, s.tables)
-            srecs.append(StreamRecord(KIND_IDS[s.kind], data))
-            st.payload_bytes[s.kind.value] = len(data)
-            st.ideal_bits[s.kind.value] = ideal_bits(s.symbols, s.table_index, s.tables)
+            r = rp.encode(s, inter)
+            data = rans_encode(s.symbols, r.table_index, r.tables)
+            srecs.append(StreamRecord(KIND_IDS[s.kind], data, r.payload))
+            k = s.kind.value
+            st.payload_bytes[k] = len(data)
+            st.param_bytes[k] = len(r.payload)
+            st.ideal_bits[k] = r.learned_bits
+            st.coded_bits[k] = r.coded_bits + r.payload_bits
+            if measure_learned:
+                st.learned_payload_bytes[k] = len(data) if not r.payload else len(
+                    rans_encode(s.symbols, s.table_index, s.tables))
         rec_rgb = crop(x_hat, height, width)[0]
         record = FrameRecord(int(step.ftype), step.display_index, recon_checksum(rec_rgb), srecs)
         st.ms = (time.perf_counter() - t0) * 1000.0
@@ -172,9 +194,11 @@ class DecodeResult:
 class _StreamReader:
     """The decoder's :class:`SymbolReader`: rANS-decodes the record's stream of ``kind``."""
 
-    def __init__(self, record: FrameRecord, where: str):
+    def __init__(self, record: FrameRecord, where: str, rp: Reparameterizer, inter: bool):
         self.streams = {s.kind: s for s in record.streams}
         self.where = where
+        self.rp = rp
+        self.inter = inter
         self.used: list[int] = []
 
     def __call__(self, kind: InfoKind, table_index: np.ndarray, tables: TableSet) -> np.ndarray:
@@ -182,7 +206,10 @@ class _StreamReader:
         if sid not in self.streams:
             raise BitstreamError(f"{self.where}: missing {kind.value} stream")
         self.used.append(sid)
-        return rans_decode(self.streams[sid].data, table_index, tables)
+        s = self.streams[sid]
+        tables2, remap = self.rp.decode(s.params, tables, kind.value, self.inter, table_index,
+                                        f"{self.where} {kind.value}")
+        return rans_decode(s.data, remap[table_index], tables2)
 
 
 def expected_plan(header: Header) -> list[CodingStep]:
@@ -206,6 +233,10 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
             f"{loaded.name!r} q{loaded.quality} (weights {loaded.weights_hash.hex()})")
     codec = make_codec(loaded)
     plan = expected_plan(header)
+    modes = {v: k for k, v in MODES.items()}
+    if header.reparam_mode not in modes:
+        raise BitstreamError(f"header: unknown reparameterization mode {header.reparam_mode}")
+    rp = Reparameterizer(modes[header.reparam_mode])
     drop_after = last_use(plan)
     height, width = header.height, header.width
     from .io import padded_size
@@ -223,7 +254,10 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
                 f"{where}: expected {step.ftype.name} frame {step.display_index}, found type "
                 f"{rec.frame_type} frame {rec.display_index} (frames out of order?)")
         t0 = time.perf_counter()
-        reader = _StreamReader(rec, where)
+        inter = step.ftype != FrameType.I
+        if not inter:
+            rp.reset()
+        reader = _StreamReader(rec, where, rp, inter)
         try:
             x_hat = codec.decode_frame(step.ftype, ph, pw, [refs[r] for r in step.refs], reader)
         except (RuntimeError, ValueError, IndexError) as exc:
@@ -235,6 +269,7 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
         st = FrameStats(step.display_index, pos, step.ftype, step.refs)
         st.ms = (time.perf_counter() - t0) * 1000.0
         st.payload_bytes = {INFO_KINDS[s.kind].value: len(s.data) for s in rec.streams}
+        st.param_bytes = {INFO_KINDS[s.kind].value: len(s.params) for s in rec.streams}
         st.verified = recon_checksum(rgb) == rec.recon_checksum
         if not st.verified:
             verified = False

@@ -37,6 +37,7 @@ class TableSet:
     cdf_lengths: np.ndarray
     offsets: np.ndarray
     family: str  # "factorized" | "indexed"
+    scales: np.ndarray | None = None  # indexed family: the scale s_k of every table
     _lists: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,11 +59,15 @@ class TableSet:
     def _from_module(cls, m, family: str) -> TableSet:
         if m._quantized_cdf.numel() == 0:
             raise ValueError("entropy model has no tables: call update() first")
+        scales = None
+        if family == "indexed":
+            scales = m.scale_table.detach().cpu().numpy().astype(np.float64)
         return cls(
             cdfs=m._quantized_cdf.detach().cpu().numpy().astype(np.int32),
             cdf_lengths=m._cdf_length.detach().cpu().reshape(-1).numpy().astype(np.int32),
             offsets=m._offset.detach().cpu().reshape(-1).numpy().astype(np.int32),
             family=family,
+            scales=scales,
         )
 
     def with_rows(self, cdfs: list[np.ndarray], offsets: list[int]) -> TableSet:
@@ -77,7 +82,7 @@ class TableSet:
             out[len(self) + i, : len(c)] = c
         return TableSet(out, np.concatenate([self.cdf_lengths, np.asarray(lengths, np.int32)]),
                         np.concatenate([self.offsets, np.asarray(offsets, np.int32)]),
-                        self.family)
+                        self.family, self.scales)
 
     # -- views ----------------------------------------------------------------------------
     def __len__(self) -> int:
