@@ -76,8 +76,10 @@ def test_analyze_cli_outputs(tmp_path, capsys):
     assert json.loads((out / "report.json").read_text()) == rep
     q1 = rep["videos"]["carphone"]["q1"]
     assert set(q1["frame_types"]) == {"I", "P", "Video"}
+    video = q1["frame_types"]["Video"]  # default --reparam optimal: real savings reported
+    assert video["reparam_bytes"] <= video["learned_bytes"] and video["saving"] >= 0
     for f in ("table1.md", "table1.csv", "fig1_carphone_q1.png", "fig2_all.png",
               "fig2_carphone.png"):
         assert (out / f).stat().st_size > 0
     md = (out / "table1.md").read_text()
-    assert "| Method | Frame |" in md and "Video" in md
+    assert "| Method | Frame |" in md and "Video" in md and "All Saving" in md

@@ -76,13 +76,31 @@ class GapTotals:
     bits: dict[str, float] = field(default_factory=lambda: {k.value: 0.0 for k in INFO_KINDS})
     limit_bits: dict[str, float] = field(
         default_factory=lambda: {k.value: 0.0 for k in INFO_KINDS})
+    # real bytes per information type: learned tables vs reparameterized (+ signalling)
+    learned_bytes: dict[str, float] = field(
+        default_factory=lambda: {k.value: 0.0 for k in INFO_KINDS})
+    reparam_bytes: dict[str, float] = field(
+        default_factory=lambda: {k.value: 0.0 for k in INFO_KINDS})
     frames: int = 0
 
-    def add(self, gaps: list[StreamGap]) -> None:
+    def add(self, gaps: list[StreamGap], learned_bytes: dict[str, int] | None = None,
+            reparam_bytes: dict[str, int] | None = None) -> None:
         for g in gaps:
             self.bits[g.kind] += g.bits
             self.limit_bits[g.kind] += g.limit_bits
+        for k, v in (learned_bytes or {}).items():
+            self.learned_bytes[k] += v
+        for k, v in (reparam_bytes or {}).items():
+            self.reparam_bytes[k] += v
         self.frames += 1
+
+    def merge(self, other: GapTotals) -> None:
+        for d, o in ((self.bits, other.bits), (self.limit_bits, other.limit_bits),
+                     (self.learned_bytes, other.learned_bytes),
+                     (self.reparam_bytes, other.reparam_bytes)):
+            for k in d:
+                d[k] += o[k]
+        self.frames += other.frames
 
     def total_bits(self) -> float:
         return sum(self.bits.values())
@@ -90,20 +108,29 @@ class GapTotals:
     def to_json(self) -> dict:
         total = self.total_bits()
         info = {}
+        has_saving = sum(self.learned_bytes.values()) > 0
         for k in self.bits:
             b, lim = self.bits[k], self.limit_bits[k]
             info[k] = {"bits": b, "limit_bits": lim,
                        "ratio": 100.0 * b / total if total else None,
                        "gap": 100.0 * (b - lim) / b if b else None}
+            if has_saving:
+                lb, rb = self.learned_bytes[k], self.reparam_bytes[k]
+                info[k].update(learned_bytes=lb, reparam_bytes=rb,
+                               saving=100.0 * (lb - rb) / lb if lb else None)
         lim_total = sum(self.limit_bits.values())
-        return {"frames": self.frames, "bits": total, "limit_bits": lim_total,
-                "gap": 100.0 * (total - lim_total) / total if total else None, "info": info}
+        out = {"frames": self.frames, "bits": total, "limit_bits": lim_total,
+               "gap": 100.0 * (total - lim_total) / total if total else None, "info": info}
+        if has_saving:
+            lb, rb = sum(self.learned_bytes.values()), sum(self.reparam_bytes.values())
+            out.update(learned_bytes=lb, reparam_bytes=rb, saving=100.0 * (lb - rb) / lb)
+        return out
 
 
-def aggregate(per_frame: list[tuple[str, list[StreamGap]]]) -> dict[str, GapTotals]:
+def aggregate(per_frame: list[tuple[str, GapTotals]]) -> dict[str, GapTotals]:
     """Totals per frame type (``I``, ``P``, ``B``) and for the whole ``Video``."""
     out: dict[str, GapTotals] = {}
-    for ftype, gaps in per_frame:
-        out.setdefault(ftype, GapTotals()).add(gaps)
-        out.setdefault("Video", GapTotals()).add(gaps)
+    for ftype, tot in per_frame:
+        out.setdefault(ftype, GapTotals()).merge(tot)
+        out.setdefault("Video", GapTotals()).merge(tot)
     return out

@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..coding import EncodeResult
-from .gap import GapTotals, StreamGap, aggregate, stream_gap
+from .gap import GapTotals, StreamGap, aggregate, stream_gap  # noqa: F401
 
 __all__ = ["analyze_encoding", "merge_totals", "FRAME_TYPES", "TableHistograms"]
 
@@ -42,23 +42,26 @@ class TableHistograms:
 
 def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None) -> dict:
     """Per-frame and per-frame-type gap figures of one encoded video."""
-    per_frame_gaps: list[tuple[str, list[StreamGap]]] = []
+    per_frame_gaps: list[tuple[str, GapTotals]] = []
     frames = []
     for st, streams in zip(res.stats, res.streams, strict=True):
         gaps = [stream_gap(s) for s in streams]
         ftype = st.ftype.name
-        per_frame_gaps.append((ftype, gaps))
         if hist is not None:
             for s, g in zip(streams, gaps, strict=True):
                 hist.add(ftype, s, g)
         tot = GapTotals()
-        tot.add(gaps)
+        reparam_bytes = {k: st.payload_bytes[k] + st.param_bytes.get(k, 0)
+                         for k in st.payload_bytes} if st.learned_payload_bytes else None
+        tot.add(gaps, st.learned_payload_bytes or None, reparam_bytes)
+        per_frame_gaps.append((ftype, tot))
         fj = tot.to_json()
         frames.append({"index": st.display_index, "coding_index": st.coding_index,
                        "type": ftype, "bytes": st.record_bytes,
                        "payload_bytes": sum(st.payload_bytes.values()),
                        "psnr_rgb": st.psnr_rgb, "psnr_y": st.psnr_y,
                        "bits": fj["bits"], "limit_bits": fj["limit_bits"], "gap": fj["gap"],
+                       **({"saving": fj["saving"]} if "saving" in fj else {}),
                        "info": {k: v for k, v in fj["info"].items() if v["bits"] > 0}})
     totals = aggregate(per_frame_gaps)
     h = res.header
@@ -79,9 +82,5 @@ def merge_totals(items: list[dict[str, GapTotals]]) -> dict[str, GapTotals]:
     out: dict[str, GapTotals] = {}
     for totals in items:
         for t, g in totals.items():
-            acc = out.setdefault(t, GapTotals())
-            for k in g.bits:
-                acc.bits[k] += g.bits[k]
-                acc.limit_bits[k] += g.limit_bits[k]
-            acc.frames += g.frames
+            out.setdefault(t, GapTotals()).merge(g)
     return out

@@ -24,13 +24,17 @@ def _video_label(path: str) -> str:
 
 def _fig2_point(bpp: float, ftypes: dict) -> dict:
     video = ftypes["Video"]
-    return {"bpp": bpp, "gap": video["gap"],
-            "info": {k: v["gap"] for k, v in video["info"].items() if v["bits"] > 0}}
+    point = {"bpp": bpp, "gap": video["gap"],
+             "info": {k: v["gap"] for k, v in video["info"].items() if v["bits"] > 0}}
+    if "saving" in video:
+        point["saving"] = video["saving"]
+    return point
 
 
 def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None,
                  qualities: list[int], gop: str, gop_size: int, frames_per_gop: int,
-                 gops: int, start: int, out: str, progress: bool = True) -> dict:
+                 gops: int, start: int, out: str, progress: bool = True,
+                 reparam: str = "optimal") -> dict:
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     n_frames = gops * frames_per_gop
@@ -50,7 +54,8 @@ def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None
         frames = list(reader.frames(start, n_frames))
         loaded = loaded_models[q]
         res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=len(frames),
-                           gop=gop, gop_size=gop_size)
+                           gop=gop, gop_size=gop_size, reparam=reparam,
+                           measure_learned=reparam != "off")
         hist = TableHistograms()
         rep = analyze_encoding(res, hist)
         totals = rep.pop("_totals")
@@ -70,6 +75,7 @@ def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None
         dataset[f"q{q}"] = {"bpp": bpp, "frame_types": {t: g.to_json() for t, g in tot.items()}}
     report = {
         "settings": {"gop": gop, "gop_size": gop_size, "frames_per_gop": frames_per_gop,
+                     "reparam": reparam,
                      "gops": gops, "start": start, "qualities": qualities,
                      "model": model, "checkpoint": checkpoint},
         "videos": videos, "dataset": dataset,
