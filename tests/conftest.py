@@ -14,6 +14,13 @@ def carphone_frames():
 
 
 @pytest.fixture(scope="session")
+def carphone_frames_17():
+    from amgap.io import open_video
+
+    return list(open_video("carphone").frames(0, 17))
+
+
+@pytest.fixture(scope="session")
 def slim_init():
     from amgap.zoo import init_model
 

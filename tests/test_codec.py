@@ -1,5 +1,6 @@
 """Codec round trips on real video: decoder frames == encoder reconstruction, bit-exact."""
 
+import pytest
 import torch
 
 from amgap.bitstream import parse
@@ -62,3 +63,43 @@ def test_payload_close_to_ideal_bits(carphone_frames, slim_init):
             ideal = st.ideal_bits[kind] / 8
             # rANS adds its 8-byte final state and at most 4 bytes of word alignment
             assert ideal + 8 - 4 <= nbytes <= ideal * 1.001 + 8 + 4, (kind, nbytes, ideal)
+
+
+def _counts(plan):
+    types = [s.ftype.name for s in plan]
+    return {t: types.count(t) for t in "IPB"}
+
+
+def test_gop_plans_lhbdc_aivc():
+    from amgap.codecs.gop import last_use
+
+    assert _counts(gop_plan("lhbdc", 17, 16)) == {"I": 2, "P": 0, "B": 15}
+    assert _counts(gop_plan("aivc", 16, 16)) == {"I": 1, "P": 1, "B": 14}
+    assert _counts(gop_plan("aivc", 17, 16)) == {"I": 2, "P": 1, "B": 14}
+    for g in ("ssf", "lhbdc", "aivc"):
+        for n in (1, 2, 5, 16, 17, 33, 40):
+            plan = gop_plan(g, n, 16)
+            seen = set()
+            for s in plan:  # references are always coded before they are used
+                assert all(r in seen for r in s.refs)
+                seen.add(s.display_index)
+            assert sorted(seen) == list(range(n)) and max(last_use(plan).values()) < len(plan)
+    lh = gop_plan("lhbdc", 17, 16)
+    assert [s.display_index for s in lh[:4]] == [0, 16, 8, 4] and lh[2].refs == (0, 16)
+
+
+@pytest.mark.parametrize("gop", ["lhbdc", "aivc"])
+def test_b_gop_roundtrip_carphone(carphone_frames_17, gop):
+    loaded = init_model("bflow-slim", 2)
+    res, _, dec = _roundtrip(carphone_frames_17, loaded, gop=gop)
+    assert dec.verified
+    assert all(torch.equal(dec.frames[i], res.recon[i]) for i in range(17))
+    assert len(dec.frames) == 17  # display order
+    b = [s for s in res.stats if s.ftype == FrameType.B]
+    assert b and all(len(s.refs) == 2 for s in b)
+    assert all(len(r.streams) == 4 for r in res.records if r.frame_type == 2)
+
+
+def test_b_gop_needs_b_model(carphone_frames, slim_init):
+    with pytest.raises(ValueError, match="B-frame"):
+        encode_video(carphone_frames[:3], slim_init, fps=30, num_frames=3, gop="aivc")

@@ -63,3 +63,26 @@ def test_ddp_two_processes_identical_weights(tmp_path, tiny_video):
     assert ranks["world_size"] == 2 and len(set(ranks["weights_hash"])) == 1
     card = load_checkpoint(tmp_path / "final.pth").card
     assert card["training"]["world_size"] == 2 and card["steps"] == 3
+
+
+def test_b_frame_training_over_a_frozen_base(tmp_path, tiny_video):
+    base = train(_cfg(tmp_path / "base", tiny_video, 1), progress=False)
+    before = {k: v.clone() for k, v in load_checkpoint(base).model.state_dict().items()}
+    cfg = TrainConfig(out=str(tmp_path / "b"), arch="bflow-slim",
+                      config={"mid": 16, "latent": 16, "hyper": 16, "base": str(base)},
+                      steps=2, batch=2, crop=64, frames=3, strides=(1, 2), videos=[tiny_video],
+                      log_every=1, threads=1)
+    final = train(cfg, progress=False)
+    loaded = load_checkpoint(final)
+    assert loaded.arch == "bflow-slim" and loaded.base is not None
+    # the base is untouched and the B checkpoint holds only the motion VAE
+    assert all(torch.equal(before[k], v) for k, v in loaded.base.model.state_dict().items())
+    assert not any(k.startswith(("img_", "res_")) for k in loaded.model.state_dict())
+    from amgap.bitstream import parse
+    from amgap.coding import decode_video, encode_video
+
+    frames = [torch.rand(3, 64, 64) for _ in range(3)]
+    res = encode_video(frames, loaded, fps=25, num_frames=3, gop="lhbdc", gop_size=2)
+    assert [s.ftype.name for s in res.stats] == ["I", "I", "B"]
+    h, recs = parse(res.to_bytes())
+    assert decode_video(h, recs, load_checkpoint(final)).verified

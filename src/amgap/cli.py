@@ -53,7 +53,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="output .amg file")
     _add_model_args(p)
-    p.add_argument("--gop", default="ssf", help="GOP structure (ssf)")
+    p.add_argument("--gop", default="ssf", choices=["ssf", "lhbdc", "aivc"],
+                   help="GOP structure (lhbdc and aivc need a model with B frames)")
     p.add_argument("--gop-size", type=int, default=16)
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="per-frame table replacement (decoded frames are identical)")
@@ -76,7 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model")
     p.add_argument("--checkpoint")
     p.add_argument("--quality", "-q", type=int, nargs="+", default=[1, 4])
-    p.add_argument("--gop", default="ssf")
+    p.add_argument("--gop", default="ssf", choices=["ssf", "lhbdc", "aivc"])
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="mode whose real savings fill the Saving columns")
     p.add_argument("--frames", type=int, default=16, help="frames per GOP (the 'video')")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from .base import FrameType
 
-__all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use"]
+__all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use",
+           "needs_b_frames"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,53 @@ def _ssf(num_frames: int, gop_size: int) -> list[CodingStep]:
         for i in range(start + 1, min(start + gop_size, num_frames)):
             plan.append(CodingStep(i, FrameType.P, (i - 1,)))
     return plan
+
+
+def _hierarchy(a: int, b: int, plan: list[CodingStep]) -> None:
+    """B frames strictly between coded frames ``a`` and ``b``: middle first, then each half."""
+    if b - a < 2:
+        return
+    mid = (a + b) // 2
+    plan.append(CodingStep(mid, FrameType.B, (a, b)))
+    _hierarchy(a, mid, plan)
+    _hierarchy(mid, b, plan)
+
+
+@register_gop("lhbdc")
+def _lhbdc(num_frames: int, gop_size: int) -> list[CodingStep]:
+    """I at every multiple of ``gop_size``, hierarchical B between consecutive I frames.
+
+    The I frame that closes a GOP (frame 16 of I0..I16) opens and is counted in the next
+    one. The last GOP closes with an I frame on the video's last frame (a shorter
+    hierarchy when the frames run out before the GOP does).
+    """
+    anchors = list(range(0, num_frames, gop_size))
+    if anchors[-1] != num_frames - 1:
+        anchors.append(num_frames - 1)
+    plan = [CodingStep(0, FrameType.I, ())]
+    for a, b in zip(anchors, anchors[1:], strict=False):
+        plan.append(CodingStep(b, FrameType.I, ()))
+        _hierarchy(a, b, plan)
+    return plan
+
+
+@register_gop("aivc")
+def _aivc(num_frames: int, gop_size: int) -> list[CodingStep]:
+    """Per GOP: I on its first frame, P on its last (referencing the I), hierarchical B
+    between. A shorter last GOP ends its P on the video's last frame; a 1-frame GOP is
+    just the I frame."""
+    plan = []
+    for start in range(0, num_frames, gop_size):
+        end = min(start + gop_size, num_frames) - 1
+        plan.append(CodingStep(start, FrameType.I, ()))
+        if end > start:
+            plan.append(CodingStep(end, FrameType.P, (start,)))
+            _hierarchy(start, end, plan)
+    return plan
+
+
+def needs_b_frames(structure: str) -> bool:
+    return structure in ("lhbdc", "aivc")
 
 
 def gop_plan(structure: str, num_frames: int, gop_size: int = 16) -> list[CodingStep]:

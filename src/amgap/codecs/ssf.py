@@ -32,8 +32,8 @@ class SlimConfig:
     """Widths of a slim SSF. ``hyper_depth`` stride-2 stages in the hyperprior."""
 
     mid: int = 64  # analysis/synthesis hidden channels
-    latent: int = 96  # main latent channels (y)
-    hyper: int = 64  # side latent channels (z)
+    latent: int = 64  # main latent channels (y)
+    hyper: int = 48  # side latent channels (z)
     hyper_depth: int = 2
     num_levels: int = 5
     sigma0: float = 1.5
@@ -157,13 +157,14 @@ def build_ssf2020() -> ScaleSpaceFlow:
 
 
 class SSFCodec:
-    """amgap frame interface over a (full or slim) ``ScaleSpaceFlow``: I and P frames."""
+    """amgap frame interface over a (full or slim) ``ScaleSpaceFlow``: I and P frames,
+    and B frames when a bi-directional motion VAE (``bmodel``) is attached."""
 
-    frame_types = (FrameType.I, FrameType.P)
-
-    def __init__(self, model: ScaleSpaceFlow, name: str = "ssf"):
+    def __init__(self, model: ScaleSpaceFlow, name: str = "ssf", bmodel: nn.Module | None = None):
         self.model = model.eval()
         self.name = name
+        self.bmodel = bmodel.eval() if bmodel is not None else None
+        self.frame_types = (FrameType.I, FrameType.P) + ((FrameType.B,) if bmodel else ())
         if isinstance(model, SlimScaleSpaceFlow):
             self.latent_stride = model.config.latent_stride
             self.side_stride = model.config.side_stride
@@ -180,9 +181,16 @@ class SSFCodec:
             k: getattr(model, f"{k}_hyperprior").entropy_bottleneck.channels
             for k in ("img", "motion", "res")
         }
+        self._side_strides = dict.fromkeys(self._side_channels, self.side_stride)
+        if bmodel is not None:
+            self.tables["bmotion"] = LatentTables(bmodel.motion_hyperprior)
+            self._side_channels["bmotion"] = bmodel.motion_hyperprior.entropy_bottleneck.channels
+            self._side_strides["bmotion"] = 16 * 2 ** bmodel.config.hyper_depth
+            self.pad_multiple = max(self.pad_multiple, self._side_strides["bmotion"])
 
     def _z_shape(self, key: str, height: int, width: int) -> tuple[int, int, int]:
-        return (self._side_channels[key], height // self.side_stride, width // self.side_stride)
+        stride = self._side_strides[key]
+        return (self._side_channels[key], height // stride, width // stride)
 
     @torch.no_grad()
     def encode_frame(self, ftype: FrameType, x: torch.Tensor,
@@ -192,8 +200,10 @@ class SSFCodec:
             y_hat, streams = encode_latent(m.img_hyperprior, self.tables["img"],
                                            m.img_encoder(x), "residual", self.probe)
             return m.img_decoder(y_hat), streams
+        if ftype == FrameType.B:
+            return self._encode_b(x, refs)
         if ftype != FrameType.P:
-            raise ValueError(f"{self.name} codes I and P frames only, not {ftype.name}")
+            raise ValueError(f"{self.name} cannot code {ftype.name} frames")
         x_ref = refs[0]
         y_motion = m.motion_encoder(torch.cat((x, x_ref), dim=1))
         y_motion_hat, s_motion = encode_latent(m.motion_hyperprior, self.tables["motion"],
@@ -212,8 +222,10 @@ class SSFCodec:
             y_hat = decode_latent(m.img_hyperprior, self.tables["img"],
                                   self._z_shape("img", height, width), "residual", read)
             return m.img_decoder(y_hat)
+        if ftype == FrameType.B:
+            return self._decode_b(height, width, refs, read)
         if ftype != FrameType.P:
-            raise ValueError(f"{self.name} codes I and P frames only, not {ftype.name}")
+            raise ValueError(f"{self.name} cannot code {ftype.name} frames")
         x_ref = refs[0]
         y_motion_hat = decode_latent(m.motion_hyperprior, self.tables["motion"],
                                      self._z_shape("motion", height, width), "motion", read)
@@ -221,4 +233,36 @@ class SSFCodec:
         y_res_hat = decode_latent(m.res_hyperprior, self.tables["res"],
                                   self._z_shape("res", height, width), "residual", read)
         x_res_hat = m.res_decoder(torch.cat((y_res_hat, y_motion_hat), dim=1))
+        return x_pred + x_res_hat
+
+    def _need_b(self) -> nn.Module:
+        if self.bmodel is None:
+            raise ValueError(f"{self.name} has no B-frame model: use a GOP without B frames "
+                             "or a model with one (e.g. amgap-bflow)")
+        return self.bmodel
+
+    def _encode_b(self, x: torch.Tensor, refs: list[torch.Tensor]) -> EncodedFrame:
+        from .bflow import predict_b
+
+        m, bm = self.model, self._need_b()
+        y_m = bm.motion_encoder(torch.cat((x, refs[0], refs[1]), dim=1))
+        y_m_hat, s_motion = encode_latent(bm.motion_hyperprior, self.tables["bmotion"], y_m,
+                                          "motion", self.probe)
+        x_pred = predict_b(m, bm.motion_decoder(y_m_hat), refs[0], refs[1])
+        y_res_hat, s_res = encode_latent(m.res_hyperprior, self.tables["res"],
+                                         m.res_encoder(x - x_pred), "residual", self.probe)
+        x_res_hat = m.res_decoder(torch.cat((y_res_hat, y_m_hat), dim=1))
+        return x_pred + x_res_hat, s_motion + s_res
+
+    def _decode_b(self, height: int, width: int, refs: list[torch.Tensor],
+                  read: SymbolReader) -> torch.Tensor:
+        from .bflow import predict_b
+
+        m, bm = self.model, self._need_b()
+        y_m_hat = decode_latent(bm.motion_hyperprior, self.tables["bmotion"],
+                                self._z_shape("bmotion", height, width), "motion", read)
+        x_pred = predict_b(m, bm.motion_decoder(y_m_hat), refs[0], refs[1])
+        y_res_hat = decode_latent(m.res_hyperprior, self.tables["res"],
+                                  self._z_shape("res", height, width), "residual", read)
+        x_res_hat = m.res_decoder(torch.cat((y_res_hat, y_m_hat), dim=1))
         return x_pred + x_res_hat

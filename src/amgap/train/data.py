@@ -43,18 +43,22 @@ class ClipBank:
             raise ValueError(f"no training video has 2+ frames of at least {min_size}x{min_size}")
 
     def sample(self, gen: torch.Generator, batch: int, length: int,
-               crop: int) -> list[torch.Tensor]:
-        """``length`` tensors ``[batch, 3, crop, crop]`` in [0,1] (frame t of each clip)."""
+               crop: int, strides: tuple[int, ...] = (1,)) -> list[torch.Tensor]:
+        """``length`` tensors ``[batch, 3, crop, crop]`` in [0,1]: frames ``t, t+s, ...``
+        of random clips, ``s`` drawn from ``strides`` per clip (B frames see far refs)."""
         out = torch.empty(length, batch, 3, crop, crop)
         weights = torch.tensor([c.shape[0] * c.shape[2] * c.shape[3] for c in self.clips],
                                dtype=torch.float)
         for b in range(batch):
             ci = int(torch.multinomial(weights, 1, generator=gen))
             clip = self.clips[ci]
-            t = int(torch.randint(0, clip.shape[0] - length + 1, (1,), generator=gen))
+            stride = strides[int(torch.randint(0, len(strides), (1,), generator=gen))]
+            stride = max(1, min(stride, (clip.shape[0] - 1) // max(1, length - 1)))
+            span = stride * (length - 1) + 1
+            t = int(torch.randint(0, clip.shape[0] - span + 1, (1,), generator=gen))
             y = int(torch.randint(0, clip.shape[2] - crop + 1, (1,), generator=gen))
             x = int(torch.randint(0, clip.shape[3] - crop + 1, (1,), generator=gen))
-            seg = clip[t:t + length, :, y:y + crop, x:x + crop].float() / 255.0
+            seg = clip[t:t + span:stride, :, y:y + crop, x:x + crop].float() / 255.0
             if torch.rand(1, generator=gen) < 0.5:
                 seg = seg.flip(-1)
             if torch.rand(1, generator=gen) < 0.5:  # play backwards: more motion variety

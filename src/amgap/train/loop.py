@@ -17,10 +17,12 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from ..zoo import ARCHS, load_checkpoint, save_checkpoint, weights_hash
+from ..codecs.bflow import forward_b
+from ..zoo import ARCHS, B_ARCHS, load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
 
 __all__ = ["TrainConfig", "train", "rd_loss"]
@@ -46,10 +48,37 @@ class TrainConfig:
     ckpt_every: int = 250
     threads: int = 0  # 0: torch default
     lr_drop: float = 0.85  # learning rates drop 10x for the last (1 - lr_drop) of the steps
+    quality: int = 0  # B models: quality of the zoo base model they extend
+    strides: tuple[int, ...] = (1,)  # frame spacing of training clips (B: 1, 2, 4, 8)
+
+
+class BFrameTrainer(nn.Module):
+    """Trains a B-frame motion VAE on (ref0, cur, ref1) clips over a frozen I/P base.
+
+    References are the base model's (noisy, training-mode) I-frame reconstructions; the
+    loss counts the B frame's motion and residual rates and its distortion.
+    """
+
+    def __init__(self, base: nn.Module, bmodel: nn.Module):
+        super().__init__()
+        self.base = base.requires_grad_(False)
+        self.bmodel = bmodel
+
+    def forward(self, frames: list[torch.Tensor]) -> dict:
+        with torch.no_grad():
+            ref0 = self.base.forward_keyframe(frames[0])[0]
+            ref1 = self.base.forward_keyframe(frames[2])[0]
+        x_hat, lk = forward_b(self.base, self.bmodel, frames[1], ref0, ref1)
+        return {"x_hat": [x_hat], "likelihoods": [lk], "targets": [frames[1]]}
+
+    def aux_loss(self):
+        return self.bmodel.aux_loss()
 
 
 def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, torch.Tensor]:
-    """``lambda*255^2*MSE + bpp`` averaged over the frames of the chain."""
+    """``lambda*255^2*MSE + bpp`` averaged over the coded frames of the chain (``targets``
+    when the model codes only some of the frames it sees)."""
+    frames = out.get("targets", frames)
     n, _, h, w = frames[0].shape
     num_pixels = n * h * w * len(frames)
     bits = 0.0
@@ -90,12 +119,19 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     device = torch.device(f"cuda:{rank % torch.cuda.device_count()}"
                           if torch.cuda.is_available() else "cpu")
     if cfg.init:
-        model = load_checkpoint(cfg.init).model
+        model = load_checkpoint(cfg.init, quality=cfg.quality).model
     else:
         model = ARCHS[cfg.arch](cfg.config)
+    saved = model  # what the final checkpoint holds
+    if cfg.arch in B_ARCHS:
+        if cfg.frames != 3:
+            raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
+        base = load_base(cfg.config.get("base", "init:ssf-slim"), cfg.quality).model
+        model = BFrameTrainer(base, model)
     model.to(device).train()
-    params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
-    aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for n, p in trainable if not n.endswith(".quantiles")]
+    aux_params = [p for n, p in trainable if n.endswith(".quantiles")]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
     state_path = out / "state.pt"
@@ -137,7 +173,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         scale = 0.1 if step >= cfg.lr_drop * cfg.steps else 1.0
         for g in opt.param_groups:
             g["lr"] = cfg.lr * scale
-        frames = [f.to(device) for f in bank.sample(gen, cfg.batch, cfg.frames, cfg.crop)]
+        frames = [f.to(device) for f in bank.sample(gen, cfg.batch, cfg.frames, cfg.crop,
+                                                     tuple(cfg.strides))]
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
         res = rd_loss(forward(frames), frames, cfg.lmbda)
@@ -178,18 +215,18 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     bar.close()
     if world > 1:  # the whole point of DDP: every rank ends with the same weights
         hashes: list = [None] * world
-        dist.all_gather_object(hashes, weights_hash(model).hex())
+        dist.all_gather_object(hashes, weights_hash(saved).hex())
         if rank == 0:
             (out / "ranks.json").write_text(json.dumps({"world_size": world,
                                                         "weights_hash": hashes}))
     final = out / "final.pth"
     if rank == 0:
-        model.eval().cpu()
-        model.update(force=True)
-        card = {"arch": cfg.arch, "config": getattr(model, "config_dict", dict)(),
+        saved.eval().cpu()
+        saved.update(force=True)
+        card = {"arch": cfg.arch, "config": getattr(saved, "config_dict", dict)(),
                 "lambda": cfg.lmbda, "steps": step, "wall_s": round(wall, 1),
                 "training": {**asdict(cfg), "sources": bank.sources, "world_size": world}}
-        save_checkpoint(final, model, cfg.arch, card["config"], card)
+        save_checkpoint(final, saved, cfg.arch, card["config"], card)
     if world > 1:
         dist.barrier()
     return final

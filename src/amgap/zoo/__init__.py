@@ -24,12 +24,14 @@ from compressai.models.video.google import ScaleSpaceFlow
 from compressai.zoo.pretrained import load_pretrained
 from torch import nn
 
+from ..codecs.bflow import BiFlowConfig, BiFlowMotion
 from ..codecs.ssf import SlimConfig, SlimScaleSpaceFlow, SSFCodec
 from ..errors import ModelError
 
 __all__ = ["LoadedModel", "ARCHS", "weights_hash", "init_model", "load_checkpoint",
            "load_zoo", "resolve_model", "zoo_entries", "make_codec", "save_checkpoint",
-           "SOURCE_ZOO", "SOURCE_FILE", "SOURCE_INIT", "WEIGHTS_DIR", "ZOO_SUFFIX"]
+           "SOURCE_ZOO", "SOURCE_FILE", "SOURCE_INIT", "WEIGHTS_DIR", "ZOO_SUFFIX",
+           "B_ARCHS", "load_base"]
 
 SOURCE_ZOO, SOURCE_FILE, SOURCE_INIT = 0, 1, 2
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -45,7 +47,12 @@ def _build_full(config: dict) -> nn.Module:
     return ScaleSpaceFlow(**config)
 
 
-ARCHS = {"ssf-slim": _build_slim, "ssf2020": _build_full}
+def _build_bflow(config: dict) -> nn.Module:
+    return BiFlowMotion(BiFlowConfig(**config))
+
+
+ARCHS = {"ssf-slim": _build_slim, "ssf2020": _build_full, "bflow-slim": _build_bflow}
+B_ARCHS = {"bflow-slim"}
 
 
 @dataclass
@@ -58,6 +65,7 @@ class LoadedModel:
     weights_hash: bytes
     config: dict = field(default_factory=dict)
     card: dict | None = None
+    base: LoadedModel | None = None  # B-frame models: the I/P model they extend
 
 
 def weights_hash(model: nn.Module) -> bytes:
@@ -75,16 +83,32 @@ def weights_hash(model: nn.Module) -> bytes:
 def _finish(model: nn.Module, arch: str, name: str, quality: int, source: int,
             config: dict, card: dict | None = None) -> LoadedModel:
     model.eval()
-    return LoadedModel(model, arch, name, quality, source, weights_hash(model), config, card)
+    base = None
+    digest = weights_hash(model)
+    if arch in B_ARCHS:  # a B model is only usable with its I/P base: identify both
+        base = load_base(config.get("base", "init:ssf-slim"), quality)
+        digest = hashlib.sha256(base.weights_hash + digest).digest()[:16]
+    return LoadedModel(model, arch, name, quality, source, digest, config, card, base)
+
+
+def load_base(spec: str, quality: int) -> LoadedModel:
+    if spec.startswith("init:"):
+        return init_model(spec[5:], quality)
+    if os.path.isfile(spec):
+        return load_checkpoint(spec, quality=quality)
+    return load_zoo(spec, quality)
 
 
 def init_model(arch: str, seed: int, config: dict | None = None) -> LoadedModel:
     if arch not in ARCHS:
         raise ModelError(f"unknown architecture {arch!r} (known: {', '.join(sorted(ARCHS))})")
     torch.manual_seed(seed)
-    model = ARCHS[arch](config or {})
+    config = dict(config or {})
+    if arch in B_ARCHS:
+        config.setdefault("base", "init:ssf-slim")
+    model = ARCHS[arch](config)
     model.update(force=True)
-    return _finish(model, arch, f"init:{arch}", seed, SOURCE_INIT, config or {})
+    return _finish(model, arch, f"init:{arch}", seed, SOURCE_INIT, config)
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, arch: str, config: dict,
@@ -197,4 +221,6 @@ def make_codec(loaded: LoadedModel):
     """The frame codec adapter for a loaded model."""
     if loaded.arch in ("ssf-slim", "ssf2020"):
         return SSFCodec(loaded.model, name=loaded.name)
+    if loaded.arch in B_ARCHS:
+        return SSFCodec(loaded.base.model, name=loaded.name, bmodel=loaded.model)
     raise ModelError(f"no codec adapter for architecture {loaded.arch!r}")
