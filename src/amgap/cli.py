@@ -69,6 +69,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="original video, to report PSNR")
     p.add_argument("--force", action="store_true",
                    help="decode even on model mismatch; report every mismatching frame")
+    p.add_argument("--max-pixels", type=int, default=1 << 22,
+                   help="refuse frames larger than this (memory bound; default 4194304)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
 
@@ -202,7 +204,8 @@ def cmd_decode(args) -> int:
         loaded = init_model(header.model_name.removeprefix("init:"), header.quality)
     else:
         loaded = load_zoo(header.model_name, header.quality)
-    res = decode_video(header, records, loaded, force=args.force, progress=not args.quiet)
+    res = decode_video(header, records, loaded, force=args.force, progress=not args.quiet,
+                       max_pixels=args.max_pixels)
     fps = Fraction(header.fps_num, header.fps_den)
     if args.reference:
         from .io import open_video

@@ -222,10 +222,20 @@ def expected_plan(header: Header) -> list[CodingStep]:
         raise BitstreamError(f"header: {exc}") from exc
 
 
+MAX_PIXELS = 1 << 22  # default decoder limit (e.g. 2560x1600): bounds memory on bad input
+
+
 def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel, *,
-                 force: bool = False, progress: bool = False) -> DecodeResult:
+                 force: bool = False, progress: bool = False,
+                 max_pixels: int = MAX_PIXELS) -> DecodeResult:
     """Decode all frames; raise :class:`DesyncError` at the first checksum mismatch unless
-    ``force`` (then every frame is decoded and ``verified`` says whether all matched)."""
+    ``force`` (then every frame is decoded and ``verified`` says whether all matched).
+
+    Frames larger than ``max_pixels`` are refused before anything is allocated."""
+    if header.width * header.height > max_pixels:
+        raise BitstreamError(
+            f"header: frame size {header.width}x{header.height} exceeds the decoder's limit "
+            f"of {max_pixels} pixels (raise it with --max-pixels)")
     if loaded.weights_hash != header.weights_hash and not force:
         raise DesyncError(
             f"model mismatch: the stream was encoded with {header.model_name!r} "

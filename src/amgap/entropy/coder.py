@@ -41,8 +41,12 @@ def rans_decode(data: bytes, table_index: np.ndarray, tables: TableSet) -> np.nd
     if n == 1:  # see rans_encode
         table_index = np.repeat(table_index, 2)
     cdfs, lengths, offsets = tables.as_lists()
+    # A valid stream is never read past its end. A corrupt one can be: CompressAI's
+    # decoder would then read past the buffer, so zero words follow the data (a zero
+    # word also ends any run of bypass chunks, which bounds the work).
+    padded = data + bytes(4 * (len(table_index) + 64))
     out = RansDecoder().decode_with_indexes(
-        data, table_index.astype(np.int32).tolist(), cdfs, lengths, offsets)
+        padded, table_index.astype(np.int32).tolist(), cdfs, lengths, offsets)
     return np.asarray(out[:n], dtype=np.int32)
 
 
