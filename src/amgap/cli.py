@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from fractions import Fraction
@@ -185,15 +186,53 @@ def _output_is_png(path: str) -> bool:
     return os.path.isdir(path) or not path.lower().endswith(".y4m")
 
 
-def cmd_decode(args) -> int:
+_PNG_NAME = re.compile(r"^\d{5}\.png$")
+
+
+def _check_png_output(out: str) -> None:
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            raise UsageError(f"{out}: exists and is not a folder (use a .y4m name for Y4M)")
+        foreign = [f for f in os.listdir(out) if not _PNG_NAME.match(f)]
+        if foreign:
+            raise UsageError(f"{out}: folder holds other files ({foreign[0]}); "
+                             "give an empty or new folder")
+
+
+def _write_png_output(out: str, frames) -> None:
+    """PNG frames into ``out``: a new folder, or one holding only amgap's own frames
+    (never anything else of the user's). Written beside, then moved in."""
     import shutil
+    import tempfile
+
+    from .io import write_png_folder
+
+    _check_png_output(out)
+    parent = os.path.dirname(os.path.abspath(out))
+    tmp = tempfile.mkdtemp(prefix=".amgap-", dir=parent)
+    try:
+        write_png_folder(tmp, frames)
+        os.makedirs(out, exist_ok=True)
+        for f in os.listdir(out):  # earlier amgap frames only (checked above)
+            os.unlink(os.path.join(out, f))
+        for f in sorted(os.listdir(tmp)):
+            os.replace(os.path.join(tmp, f), os.path.join(out, f))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_decode(args) -> int:
     import tempfile
 
     from .bitstream import read_file
     from .coding import _quality, decode_video
-    from .io import write_png_folder, write_y4m
+    from .io import write_y4m
     from .zoo import SOURCE_FILE, SOURCE_INIT, init_model, load_checkpoint, load_zoo
 
+    if _output_is_png(args.output):
+        _check_png_output(args.output)  # before any work: never clobber a user's folder
+    elif os.path.isdir(args.output):
+        raise UsageError(f"{args.output}: is a directory")
     header, records = read_file(args.input)
     if args.checkpoint:
         loaded = load_checkpoint(args.checkpoint, quality=header.quality)
@@ -219,15 +258,7 @@ def cmd_decode(args) -> int:
     out = args.output
     folder = os.path.dirname(os.path.abspath(out))
     if _output_is_png(out):
-        tmp = tempfile.mkdtemp(prefix=".amgap-", dir=folder)
-        try:
-            write_png_folder(tmp, res.frames)
-            if os.path.isdir(out):
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            if os.path.isdir(tmp):
-                shutil.rmtree(tmp)
+        _write_png_output(out, res.frames)
     else:
         fd, tmp = tempfile.mkstemp(prefix=".amgap-", dir=folder)
         os.close(fd)
