@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 from compressai._CXX import pmf_to_quantized_cdf
-from scipy.special import ndtr
+from scipy.special import gammainc, gammaln, ndtr
 
 from .coder import _bypass_bits
 from .tables import PRECISION
 
-__all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf",
+__all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf", "gg_pmf",
+           "gg_shape", "gg_scores",
            "gauss0_pmf", "quantized_cdf", "table_bits", "fit_gmm", "fit_scale", "MAX_K"]
 
 CODE_BITS = 10
@@ -34,6 +35,39 @@ ESCAPE_MASS = 2.0 ** -12
 MAX_K = 4
 SCALE_LOG2_RANGE = (-2.0, 2.0)  # main: sigma' = s_k * 2^u, u uniform in this range
 SIDE_SIGMA_MIN = 0.05  # side: sigma log-uniform in [0.05, 4 * (b - a + 1)]
+GG_SHAPE_RANGE = (0.5, 4.0)  # generalized Gaussian shape beta, log-uniform (2 = Gaussian)
+
+
+def gg_shape(code: np.ndarray | int) -> np.ndarray:
+    lo, hi = GG_SHAPE_RANGE
+    return lo * (hi / lo) ** (np.asarray(code, dtype=np.float64) / (NCODES - 1))
+
+
+def _gg_cdf(x: np.ndarray, std: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """CDF of a zero-mean generalized Gaussian of standard deviation ``std``, shape ``beta``."""
+    alpha = std * np.exp(0.5 * (gammaln(1.0 / beta) - gammaln(3.0 / beta)))
+    p = gammainc(1.0 / beta, (np.abs(x) / alpha) ** beta)
+    return 0.5 + 0.5 * np.sign(x) * p
+
+
+def gg_pmf(std: float, beta: float, half: int) -> np.ndarray:
+    """Zero-mean discretized generalized Gaussian over ``-half..half`` then escape."""
+    s = np.arange(-half, half + 1, dtype=np.float64)
+    return _finish(_gg_cdf(s + 0.5, std, beta) - _gg_cdf(s - 0.5, std, beta))
+
+
+def gg_scores(values: np.ndarray, counts: np.ndarray, s_k: float, half: int,
+              shape_codes: np.ndarray, scale_codes: np.ndarray) -> np.ndarray:
+    """Log2-likelihood of a group's in-support symbols for every (shape, scale) pair,
+    ``[len(shape_codes), len(scale_codes)]`` (float pmf, truncation included)."""
+    inside = np.abs(values) <= half
+    av = np.abs(values[inside]).astype(np.float64)
+    c = counts[inside].astype(np.float64)
+    beta = gg_shape(shape_codes)[:, None, None]
+    std = s_k * scale_multiplier(scale_codes)[None, :, None]
+    p = _gg_cdf(av + 0.5, std, beta) - _gg_cdf(av - 0.5, std, beta)
+    z = 2.0 * _gg_cdf(np.float64(half) + 0.5, std[..., 0], beta[..., 0]) - 1.0
+    return (c * np.log2(np.maximum(p, 1e-300))).sum(-1) - c.sum() * np.log2(z)
 
 
 def scale_multiplier(code: np.ndarray | int) -> np.ndarray:
@@ -180,3 +214,31 @@ def fit_gmm(values: np.ndarray, counts: np.ndarray, k: int, a: int, b: int) -> n
                 break
             best, codes = float(tc[i]), trials[i]
     return codes
+
+
+def fit_gg(groups: list[tuple[np.ndarray, np.ndarray, float, int]]) -> tuple[int, int]:
+    """Best (shape, scale) codes of a generalized Gaussian shared by ``groups`` (each
+    ``(values, counts, s_k, half)``; one group for a per-table fit): a coarse grid over
+    both codes, then a local search on the 10-bit lattice. Deterministic."""
+
+    def score(shapes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        tot = np.zeros((len(shapes), len(scales)))
+        for v, c, s_k, half in groups:
+            tot += gg_scores(v, c, s_k, half, shapes, scales)
+        return tot
+
+    shapes = np.arange(0, NCODES, 64)
+    scales = np.arange(0, NCODES, 16)
+    sc = score(shapes, scales)
+    i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
+    best_shape, best_scale, best = int(shapes[i]), int(scales[j]), float(sc[i, j])
+    for step in (32, 16, 8, 4, 2, 1):
+        # scale codes are 4x finer relative to the grid above: search them at step / 4
+        sh = np.unique(np.clip(best_shape + np.array([-step, 0, step]), 0, NCODES - 1))
+        d = max(step // 4, 1)
+        sl = np.unique(np.clip(best_scale + np.array([-d, 0, d]), 0, NCODES - 1))
+        sc = score(sh, sl)
+        i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
+        if sc[i, j] > best + 1e-12:
+            best_shape, best_scale, best = int(sh[i]), int(sl[j]), float(sc[i, j])
+    return best_shape, best_scale

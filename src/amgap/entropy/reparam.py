@@ -31,9 +31,12 @@ from .bits import BitReader, BitWriter
 from .families import (
     CODE_BITS,
     MAX_K,
+    fit_gg,
     fit_gmm,
     fit_scale,
     gauss0_pmf,
+    gg_pmf,
+    gg_shape,
     gmm_pmf,
     quantized_cdf,
     scale_multiplier,
@@ -45,7 +48,10 @@ from .tables import TableSet
 __all__ = ["MODES", "TableParams", "Reparameterizer", "StreamReparam", "table_order"]
 
 MODES = {"off": 0, "paper": 1, "optimal": 2}
-FAMILY_GMM, FAMILY_GAUSS0, FAMILY_RESCALE = 0, 0, 1  # 2-bit family field per level
+# 2-bit family field. Side streams: 0 = per-table mixture. Main streams: 0 = per-table
+# zero-mean Gaussian, 1 = stream-wide Gaussian rescale, 2 = per-table generalized
+# Gaussian (shape, scale), 3 = stream-wide generalized Gaussian (shape, scale).
+FAMILY_GMM, FAMILY_GAUSS0, FAMILY_RESCALE, FAMILY_GG, FAMILY_GG_STREAM = 0, 0, 1, 2, 3
 N_BITS = 8  # N - 1 is written with 8 bits: N <= 256
 
 
@@ -53,7 +59,7 @@ N_BITS = 8  # N - 1 is written with 8 bits: N <= 256
 class TableParams:
     """What a table was replaced by: family name, components, 10-bit codes."""
 
-    family: str  # "gmm" | "gauss0"
+    family: str  # "gmm" | "gauss0" | "gg"
     k: int
     codes: tuple[int, ...]
 
@@ -108,6 +114,9 @@ def _build_row(tables: TableSet, t: int, p: TableParams):
     if p.family == "gmm":
         return quantized_cdf(gmm_pmf(np.asarray(p.codes), p.k, a, b))
     half = b  # indexed tables are symmetric: a = -half
+    if p.family == "gg":
+        return quantized_cdf(gg_pmf(float(tables.scales[t] * scale_multiplier(p.codes[1])),
+                                    float(gg_shape(p.codes[0])), half))
     return quantized_cdf(gauss0_pmf(float(tables.scales[t] * scale_multiplier(p.codes[0])),
                                     half))
 
@@ -167,6 +176,9 @@ class Reparameterizer:
             candidates.append(self._plan_main_per_table(tables, hist, learned_t, inter, key))
             if self.mode == "optimal":
                 candidates.append(self._plan_rescale(tables, hist))
+                candidates.append(self._plan_main_per_table(tables, hist, learned_t, inter,
+                                                            key, gg=True))
+                candidates.append(self._plan_gg_stream(tables, hist))
         else:
             ks = [1] if self.mode == "paper" else list(range(1, MAX_K + 1))
             for k in ks:
@@ -299,17 +311,36 @@ class Reparameterizer:
         return self._plan_tables(tables, hist, learned_t, inter, key, fit, 3 * k - 1,
                                  4 + N_BITS, header)
 
-    def _plan_main_per_table(self, tables, hist, learned_t, inter, key):
+    def _plan_main_per_table(self, tables, hist, learned_t, inter, key, gg: bool = False):
         def fit(t):
             _, half = _support(tables, t)
-            return TableParams("gauss0", 1, (fit_scale(hist.values[t], hist.counts[t],
-                                                       float(tables.scales[t]), half),))
+            v, c, s_k = hist.values[t], hist.counts[t], float(tables.scales[t])
+            if gg:
+                return TableParams("gg", 1, fit_gg([(v, c, s_k, half)]))
+            return TableParams("gauss0", 1, (fit_scale(v, c, s_k, half),))
 
         def header(w: BitWriter) -> None:
-            w.write(FAMILY_GAUSS0, 2)
+            w.write(FAMILY_GG if gg else FAMILY_GAUSS0, 2)
 
-        return self._plan_tables(tables, hist, learned_t, inter, key, fit, 1, 2 + N_BITS,
-                                 header)
+        return self._plan_tables(tables, hist, learned_t, inter, key, fit, 2 if gg else 1,
+                                 2 + N_BITS, header)
+
+    def _plan_gg_stream(self, tables, hist):
+        """One generalized Gaussian shape and one rescale for every group of the stream."""
+        ts = sorted(hist.values)
+        groups = [(hist.values[t], hist.counts[t], float(tables.scales[t]),
+                   _support(tables, t)[1]) for t in ts]
+        p = TableParams("gg", 1, fit_gg(groups))
+        bits = {t: self._new_bits(tables, t, p, hist) for t in ts}
+        choices = {t: p for t in range(len(tables))}
+
+        def write(w: BitWriter) -> None:
+            w.write(FAMILY_GG_STREAM, 2)
+            for code in p.codes:
+                w.write(int(code), CODE_BITS)
+
+        return {"total": sum(bits.values()) + 2 + 2 * CODE_BITS, "choices": choices,
+                "bits": bits, "write": write, "replaced": len(ts), "reused": 0}
 
     def _plan_rescale(self, tables, hist):
         """One multiplier for every group: all 1024 codes scored at once on the pooled
@@ -358,7 +389,10 @@ class Reparameterizer:
         if main and family == FAMILY_RESCALE:
             p = TableParams("gauss0", 1, (r.read(CODE_BITS),))
             choices = {t: p for t in range(len(tables))}
-        elif family == 0:
+        elif main and family == FAMILY_GG_STREAM:
+            p = TableParams("gg", 1, (r.read(CODE_BITS), r.read(CODE_BITS)))
+            choices = {t: p for t in range(len(tables))}
+        elif family == 0 or (main and family == FAMILY_GG):
             k = r.read(2) + 1 if not main else 1
             n = r.read(N_BITS) + 1
             if n > len(tables):
@@ -366,7 +400,8 @@ class Reparameterizer:
                                      f"the model has {len(tables)}")
             order = table_order(tables)
             prev = self.in_force.get(kind, {}) if inter else {}
-            nparams = 3 * k - 1 if not main else 1
+            nparams = 3 * k - 1 if not main else (2 if family == FAMILY_GG else 1)
+            fam = "gmm" if not main else ("gg" if family == FAMILY_GG else "gauss0")
             for pos in range(n):
                 t = int(order[pos])
                 if inter and r.read(1):
@@ -374,7 +409,7 @@ class Reparameterizer:
                     continue
                 if r.read(1):
                     codes = tuple(r.read(CODE_BITS) for _ in range(nparams))
-                    choices[t] = TableParams("gauss0" if main else "gmm", k, codes)
+                    choices[t] = TableParams(fam, k, codes)
                 else:
                     choices[t] = None
         else:
