@@ -26,7 +26,7 @@ from .coder import _bypass_bits
 from .tables import PRECISION
 
 __all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf", "gg_pmf",
-           "gg_shape", "gg_scores",
+           "gg_shape", "gg_scores", "shifted_pmf", "fit_shift", "side_shift",
            "gauss0_pmf", "quantized_cdf", "table_bits", "fit_gmm", "fit_scale", "MAX_K"]
 
 CODE_BITS = 10
@@ -242,3 +242,66 @@ def fit_gg(groups: list[tuple[np.ndarray, np.ndarray, float, int]]) -> tuple[int
         if sc[i, j] > best + 1e-12:
             best_shape, best_scale, best = int(sh[i]), int(sl[j]), float(sc[i, j])
     return best_shape, best_scale
+
+
+SHIFT_RANGE = (-2.0, 2.0)  # side stream-wide shift delta, uniform
+
+
+def side_shift(code: np.ndarray | int) -> np.ndarray:
+    lo, hi = SHIFT_RANGE
+    return lo + (hi - lo) * np.asarray(code, dtype=np.float64) / (NCODES - 1)
+
+
+def _learned_cdf_at(cdf_row: np.ndarray, a: int, x: np.ndarray) -> np.ndarray:
+    """The learned table's CDF (uniform density inside each integer bin) at points ``x``."""
+    n = len(cdf_row) - 2  # support values
+    knots = a - 0.5 + np.arange(n + 1, dtype=np.float64)
+    return np.interp(x, knots, cdf_row[: n + 1].astype(np.float64) / float(1 << PRECISION))
+
+
+def shifted_pmf(cdf_row: np.ndarray, a: int, delta: float, rho: float) -> np.ndarray:
+    """Learned table moved by ``delta`` and stretched by ``rho`` (around 0, the median
+    that side symbols are centred on), on the same support, then escape."""
+    n = len(cdf_row) - 2
+    s = a + np.arange(n, dtype=np.float64)
+    hi = _learned_cdf_at(cdf_row, a, (s + 0.5 - delta) / rho)
+    lo = _learned_cdf_at(cdf_row, a, (s - 0.5 - delta) / rho)
+    return _finish(hi - lo)
+
+
+def fit_shift(groups: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]) -> tuple[int, int]:
+    """Best (shift, stretch) codes shared by side tables ``(cdf_row, a, values, counts)``."""
+
+    def score(dc: np.ndarray, rc: np.ndarray) -> np.ndarray:
+        d = side_shift(dc)[:, None, None]
+        r = scale_multiplier(rc)[None, :, None]
+        tot = np.zeros((len(dc), len(rc)))
+        for row, a, v, c in groups:
+            n = len(row) - 2
+            b = a + n - 1
+            inside = (v >= a) & (v <= b)
+            vv = v[inside].astype(np.float64)
+            cc = c[inside].astype(np.float64)
+            if not len(vv):
+                continue
+            hi = _learned_cdf_at(row, a, (vv + 0.5 - d) / r)
+            lo = _learned_cdf_at(row, a, (vv - 0.5 - d) / r)
+            zh = _learned_cdf_at(row, a, (b + 0.5 - d[..., 0]) / r[..., 0])
+            zl = _learned_cdf_at(row, a, (a - 0.5 - d[..., 0]) / r[..., 0])
+            tot += (cc * np.log2(np.maximum(hi - lo, 1e-300))).sum(-1) \
+                - cc.sum() * np.log2(np.maximum(zh - zl, 1e-300))
+        return tot
+
+    dcs = np.arange(0, NCODES, 32)
+    rcs = np.arange(0, NCODES, 32)
+    sc = score(dcs, rcs)
+    i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
+    bd, br, best = int(dcs[i]), int(rcs[j]), float(sc[i, j])
+    for step in (16, 8, 4, 2, 1):
+        dd = np.unique(np.clip(bd + np.array([-step, 0, step]), 0, NCODES - 1))
+        rr = np.unique(np.clip(br + np.array([-step, 0, step]), 0, NCODES - 1))
+        sc = score(dd, rr)
+        i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
+        if sc[i, j] > best + 1e-12:
+            bd, br, best = int(dd[i]), int(rr[j]), float(sc[i, j])
+    return bd, br

@@ -34,12 +34,15 @@ from .families import (
     fit_gg,
     fit_gmm,
     fit_scale,
+    fit_shift,
     gauss0_pmf,
     gg_pmf,
     gg_shape,
     gmm_pmf,
     quantized_cdf,
     scale_multiplier,
+    shifted_pmf,
+    side_shift,
     table_bits,
 )
 from .streams import InfoStream
@@ -48,10 +51,12 @@ from .tables import TableSet
 __all__ = ["MODES", "TableParams", "Reparameterizer", "StreamReparam", "table_order"]
 
 MODES = {"off": 0, "paper": 1, "optimal": 2}
-# 2-bit family field. Side streams: 0 = per-table mixture. Main streams: 0 = per-table
+# 2-bit family field. Side streams: 0 = per-table mixture, 1 = stream-wide shift and
+# stretch of the learned tables (parameters shared across channels). Main streams: 0 = per-table
 # zero-mean Gaussian, 1 = stream-wide Gaussian rescale, 2 = per-table generalized
 # Gaussian (shape, scale), 3 = stream-wide generalized Gaussian (shape, scale).
 FAMILY_GMM, FAMILY_GAUSS0, FAMILY_RESCALE, FAMILY_GG, FAMILY_GG_STREAM = 0, 0, 1, 2, 3
+FAMILY_SHIFT = 1
 N_BITS = 8  # N - 1 is written with 8 bits: N <= 256
 
 
@@ -59,7 +64,7 @@ N_BITS = 8  # N - 1 is written with 8 bits: N <= 256
 class TableParams:
     """What a table was replaced by: family name, components, 10-bit codes."""
 
-    family: str  # "gmm" | "gauss0" | "gg"
+    family: str  # "gmm" | "gauss0" | "gg" | "shift"
     k: int
     codes: tuple[int, ...]
 
@@ -113,6 +118,10 @@ def _build_row(tables: TableSet, t: int, p: TableParams):
     a, b = _support(tables, t)
     if p.family == "gmm":
         return quantized_cdf(gmm_pmf(np.asarray(p.codes), p.k, a, b))
+    if p.family == "shift":
+        row = tables.cdfs[t, : tables.cdf_lengths[t]]
+        return quantized_cdf(shifted_pmf(row, a, float(side_shift(p.codes[0])),
+                                         float(scale_multiplier(p.codes[1]))))
     half = b  # indexed tables are symmetric: a = -half
     if p.family == "gg":
         return quantized_cdf(gg_pmf(float(tables.scales[t] * scale_multiplier(p.codes[1])),
@@ -183,18 +192,21 @@ class Reparameterizer:
             ks = [1] if self.mode == "paper" else list(range(1, MAX_K + 1))
             for k in ks:
                 candidates.append(self._plan_side(tables, hist, learned_t, inter, key, k))
+            if self.mode == "optimal":
+                candidates.append(self._plan_shift(tables, hist))
         best = min(candidates, key=lambda c: c["total"])
-        if best["total"] >= learned:
+        writer = BitWriter()
+        best["write"](writer)
+        coded = sum(learned_t[t] if best["choices"].get(t) is None else best["bits"][t]
+                    for t in learned_t)
+        # the payload is stored in whole bytes: replacement must pay for its padding too
+        if coded + 8 * -(-len(writer) // 8) >= learned:
             if inter:
                 self.in_force[key] = {}
             return plain
-        writer = BitWriter()
-        best["write"](writer)
         new_tables, remap = self._apply(tables, best["choices"], set(hist.values))
         if inter:
             self.in_force[key] = {t: p for t, p in best["choices"].items() if p is not None}
-        coded = sum(learned_t[t] if best["choices"].get(t) is None else best["bits"][t]
-                    for t in learned_t)
         return StreamReparam(writer.to_bytes(), new_tables, remap[stream.table_index], learned,
                              float(coded), len(writer), best["replaced"], best["reused"])
 
@@ -325,6 +337,23 @@ class Reparameterizer:
         return self._plan_tables(tables, hist, learned_t, inter, key, fit, 2 if gg else 1,
                                  2 + N_BITS, header)
 
+    def _plan_shift(self, tables, hist):
+        """Side tables: one shift and one stretch of every learned table (20 bits)."""
+        ts = sorted(hist.values)
+        groups = [(tables.cdfs[t, :tables.cdf_lengths[t]], int(tables.offsets[t]),
+                   hist.values[t], hist.counts[t]) for t in ts]
+        p = TableParams("shift", 1, fit_shift(groups))
+        bits = {t: self._new_bits(tables, t, p, hist) for t in ts}
+        choices = {t: p for t in range(len(tables))}
+
+        def write(w: BitWriter) -> None:
+            w.write(FAMILY_SHIFT, 2)
+            for code in p.codes:
+                w.write(int(code), CODE_BITS)
+
+        return {"total": sum(bits.values()) + 2 + 2 * CODE_BITS, "choices": choices,
+                "bits": bits, "write": write, "replaced": len(ts), "reused": 0}
+
     def _plan_gg_stream(self, tables, hist):
         """One generalized Gaussian shape and one rescale for every group of the stream."""
         ts = sorted(hist.values)
@@ -391,6 +420,9 @@ class Reparameterizer:
             choices = {t: p for t in range(len(tables))}
         elif main and family == FAMILY_GG_STREAM:
             p = TableParams("gg", 1, (r.read(CODE_BITS), r.read(CODE_BITS)))
+            choices = {t: p for t in range(len(tables))}
+        elif not main and family == FAMILY_SHIFT:
+            p = TableParams("shift", 1, (r.read(CODE_BITS), r.read(CODE_BITS)))
             choices = {t: p for t in range(len(tables))}
         elif family == 0 or (main and family == FAMILY_GG):
             k = r.read(2) + 1 if not main else 1
