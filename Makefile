@@ -32,7 +32,8 @@ demo: install
 	$(AMGAP) zoo
 	$(AMGAP) encode carphone --frames 16 -o $(DEMO_OUT)/carphone.amg
 	$(AMGAP) info $(DEMO_OUT)/carphone.amg
-	$(AMGAP) decode $(DEMO_OUT)/carphone.amg -o $(DEMO_OUT)/carphone.y4m
+	$(AMGAP) decode $(DEMO_OUT)/carphone.amg -o $(DEMO_OUT)/carphone.y4m --reference carphone
+	$(AMGAP) analyze carphone --frames 16 --quality 1 4 --out $(DEMO_OUT)/analysis
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache
