@@ -1,0 +1,49 @@
+"""Recipe for the shipped B-frame models (``amgap-bflow`` q1..q4).
+
+    python scripts/train_zoo_b.py --runs runs/zoo --out runs/zoo_b [--steps-top 3000 --steps-ft 800]
+
+Each B model is a bi-directional motion VAE trained over the *frozen* I/P model of the
+same quality (``RUNS/qQ/final.pth``) on (ref0, B, ref1) clips with frame spacing
+1, 2, 4 or 8, from registry video only. q4 is trained first, q3..q1 are fine-tuned
+from it over their own bases. Export with ``scripts/export_zoo.py --b``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from amgap.train import TrainConfig, train
+
+BFLOW = dict(mid=48, latent=64, hyper=32, hyper_depth=2)
+LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", default="runs/zoo", help="folder of the I/P runs (qQ/final.pth)")
+    ap.add_argument("--out", default="runs/zoo_b")
+    ap.add_argument("--steps-top", type=int, default=3000)
+    ap.add_argument("--steps-ft", type=int, default=800)
+    ap.add_argument("--qualities", default="4,3,2,1")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--wait", action="store_true", help="wait for each base to be trained")
+    args = ap.parse_args()
+    prev = None
+    for q in [int(x) for x in args.qualities.split(",")]:
+        top = prev is None
+        base = str(Path(args.runs) / f"q{q}" / "final.pth")
+        while args.wait and not Path(base).exists():  # the I/P run may still be training
+            time.sleep(30)
+        cfg = TrainConfig(out=str(Path(args.out) / f"q{q}"), arch="bflow-slim",
+                          config={**BFLOW, "base": base}, lmbda=LAMBDAS[q], frames=3,
+                          strides=(1, 2, 4, 8), steps=args.steps_top if top else args.steps_ft,
+                          lr=args.lr if top else args.lr / 2, seed=10 + q, quality=q,
+                          init=None if top else str(prev), threads=args.threads)
+        prev = train(cfg)
+
+
+if __name__ == "__main__":
+    main()
