@@ -1,6 +1,7 @@
 """Export trained runs into the shipped zoo with their model cards.
 
     python scripts/export_zoo.py runs/zoo --name amgap-ssf [--qualities 1,2,3,4]
+    python scripts/export_zoo.py runs/zoo_b --name amgap-bflow --base amgap-ssf
 
 For each ``RUN/qQ/final.pth``: store float weights as float16 (the zoo must stay
 under 30 MB), rebuild the entropy tables from the rounded weights (``update``), then
@@ -32,9 +33,17 @@ from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX, load_checkpoint
 LOGS_DIR = WEIGHTS_DIR.parent / "logs"
 
 
-def export(run: Path, name: str, q: int, frames, x264) -> dict:
+def _rd(res, frames) -> dict:
+    n = len(frames)
+    h, w = frames[0].shape[-2:]
+    return {"frames": n, "bpp": len(res.to_bytes()) * 8 / (w * h * n),
+            "psnr_rgb": sum(s.psnr_rgb for s in res.stats) / n,
+            "psnr_y": sum(s.psnr_y for s in res.stats) / n}
+
+
+def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) -> dict:
     ckpt = torch.load(run / "final.pth", map_location="cpu", weights_only=False)
-    loaded = load_checkpoint(run / "final.pth")
+    loaded = load_checkpoint(run / "final.pth", quality=q)
     model = loaded.model
     with torch.no_grad():
         for p in model.parameters():
@@ -47,25 +56,30 @@ def export(run: Path, name: str, q: int, frames, x264) -> dict:
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     out = WEIGHTS_DIR / f"{name}-q{q}{ZOO_SUFFIX}"
     card = dict(ckpt.get("card") or {})
+    config = dict(ckpt["config"])
+    if base:  # B models: the shipped base is the zoo I/P model of the same quality
+        config["base"] = base
+        card["config"] = config
     buf = io.BytesIO()
-    torch.save({"arch": ckpt["arch"], "config": ckpt["config"], "state_dict": sd, "card": card},
-               buf)
+    torch.save({"arch": ckpt["arch"], "config": config, "state_dict": sd, "card": card}, buf)
     out.write_bytes(lzma.compress(buf.getvalue(), preset=9))
     shipped = load_checkpoint(out, name=name, quality=q)
-    res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop_size=16)
-    n = len(frames)
-    h, w = frames[0].shape[-2:]
-    rd = {"frames": n, "gop": "ssf/16", "bpp": len(res.to_bytes()) * 8 / (w * h * n),
-          "psnr_rgb": sum(s.psnr_rgb for s in res.stats) / n,
-          "psnr_y": sum(s.psnr_y for s in res.stats) / n}
-    cal = calibration(frames, shipped)
+    gops = ("lhbdc", "aivc") if base else ("ssf",)
+    rds = {}
+    for gop in gops:
+        res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop=gop,
+                           gop_size=16, reparam="off")
+        rds[gop] = {"gop": f"{gop}/16", **_rd(res, frames)}
+    rd = rds[gops[0]]
+    cal = calibration(frames, shipped, gop=gops[0])
     card.update({
         "name": name, "quality": q, "amgap_version": __version__,
         "exported": datetime.date.today().isoformat(),
         "weights_hash": shipped.weights_hash.hex(),
         "file_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "storage": "float16 weights, float32 at load; entropy tables rebuilt after rounding",
-        "carphone_rd": rd, "calibration_carphone": cal, "x264_reference_carphone": x264,
+        "carphone_rd": rd, "carphone_rd_by_gop": rds, "calibration_carphone": cal,
+        "x264_reference_carphone": x264,
     })
     card.pop("file", None)
     (WEIGHTS_DIR / f"{name}-q{q}.json").write_text(json.dumps(card, indent=1))
@@ -80,12 +94,13 @@ def main() -> None:
     ap.add_argument("runs")
     ap.add_argument("--name", default="amgap-ssf")
     ap.add_argument("--qualities", default="1,2,3,4")
+    ap.add_argument("--base", help="B models: zoo name of their I/P base (e.g. amgap-ssf)")
     args = ap.parse_args()
     frames = list(open_video("carphone").frames(0, 16))
     x264 = x264_points(sample_path("carphone"), frames, [22, 27, 32, 37, 42]) \
         if ffmpeg_available() else None
     for q in [int(x) for x in args.qualities.split(",")]:
-        card = export(Path(args.runs) / f"q{q}", args.name, q, frames, x264)
+        card = export(Path(args.runs) / f"q{q}", args.name, q, frames, x264, args.base)
         rd, cal = card["carphone_rd"], card["calibration_carphone"]
         print(f"{args.name} q{q}: {rd['bpp']:.4f} bpp {rd['psnr_rgb']:.2f} dB RGB; "
               f"calibration {cal['mean_sq_normalized_residual']:.3f}; "

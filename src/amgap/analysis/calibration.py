@@ -31,12 +31,13 @@ def escape_rate(res: EncodeResult) -> dict[str, float]:
     return {k: (a / b if b else 0.0) for k, (a, b) in esc.items()}
 
 
-def calibration(frames: list[torch.Tensor], loaded: LoadedModel, gop_size: int = 16) -> dict:
+def calibration(frames: list[torch.Tensor], loaded: LoadedModel, gop_size: int = 16,
+                gop: str = "ssf") -> dict:
     """Mean normalized squared residual of main latents (motion / residual / all) and
-    escape rates, on an I+P..P encoding of ``frames``."""
+    escape rates, on an encoding of ``frames`` with GOP structure ``gop``."""
     probe: list = []
-    res = encode_video(frames, loaded, fps=30, num_frames=len(frames), gop_size=gop_size,
-                       probe=probe)
+    res = encode_video(frames, loaded, fps=30, num_frames=len(frames), gop=gop,
+                       gop_size=gop_size, probe=probe)
     sq: dict[str, list[float]] = {"motion": [0.0, 0], "residual": [0.0, 0]}
     for info, z in probe:
         sq[info][0] += float((z.double() ** 2).sum())
