@@ -90,6 +90,23 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print report.json on stdout")
     p.add_argument("--quiet", action="store_true")
 
+    p = sub.add_parser("evaluate", help="RD, BD-rate, gap and saving over a dataset")
+    p.add_argument("dataset", nargs="+", help="video files, folders, sample names")
+    p.add_argument("--model")
+    p.add_argument("--gop", default="ssf", help="comma list of GOP structures")
+    p.add_argument("--quality", "-q", type=int, nargs="+", default=[1, 2, 3, 4])
+    p.add_argument("--reparam", default="off,paper,optimal", help="comma list of modes")
+    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.add_argument("--engine", choices=["local", "dask", "serial"], default="local",
+                   help="local process pool (default), a Dask cluster, or serial")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="Dask scheduler address, or 'local' for a local cluster")
+    p.add_argument("--workers", type=int, default=1, help="local processes / local Dask workers")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+
     p = sub.add_parser("info", help="show an .amg header and per-frame sizes")
     p.add_argument("input")
     p.add_argument("--json", action="store_true")
@@ -380,8 +397,35 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-COMMANDS = {"analyze": cmd_analyze, "encode": cmd_encode, "decode": cmd_decode,
-            "info": cmd_info, "zoo": cmd_zoo, "train": cmd_train}
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate
+
+    gops = [g for g in args.gop.split(",") if g]
+    modes = [m for m in args.reparam.split(",") if m]
+    for g in gops:
+        if g not in ("ssf", "lhbdc", "aivc"):
+            raise UsageError(f"unknown GOP structure {g!r}")
+    for m in modes:
+        if m not in ("off", "paper", "optimal"):
+            raise UsageError(f"unknown reparameterization mode {m!r}")
+    engine = "dask" if args.dask else args.engine
+    try:
+        summary = evaluate(args.dataset, model=args.model, gops=gops, qualities=args.quality,
+                           modes=modes, frames=args.frames, start=args.start, out=args.out,
+                           engine=engine, address=args.dask, workers=args.workers,
+                           progress=not args.quiet)
+    except ImportError as exc:
+        raise UsageError(f"--engine dask needs Dask: pip install 'amgap[cluster]' ({exc})") \
+            from exc
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(Path(args.out, "summary.md").read_text())
+    return 0
+
+
+COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "encode": cmd_encode,
+            "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

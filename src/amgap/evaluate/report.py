@@ -1,0 +1,158 @@
+"""Aggregate evaluation jobs: CompressAI-style result files, Table I, RD curves, BD-rate."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.gap import GapTotals
+from ..analysis.table1 import table1_csv, table1_markdown
+
+__all__ = ["write_outputs", "bd_rate"]
+
+METRICS = {"bpp": "bpp", "psnr-rgb": "psnr_rgb", "psnr-y": "psnr_y",
+           "ms-ssim-rgb": "ms_ssim_rgb", "encoding_time": "encoding_time",
+           "decoding_time": "decoding_time"}
+
+
+def _totals_from_json(ftypes: dict) -> dict[str, GapTotals]:
+    out = {}
+    for t, ft in ftypes.items():
+        g = GapTotals()
+        for k, info in ft["info"].items():
+            g.bits[k] = info["bits"]
+            g.limit_bits[k] = info["limit_bits"]
+            g.learned_bytes[k] = info.get("learned_bytes", 0.0)
+            g.reparam_bytes[k] = info.get("reparam_bytes", 0.0)
+        g.frames = ft["frames"]
+        out[t] = g
+    return out
+
+
+def bd_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> tuple:
+    """BD-rate (%) of ``test`` against ``anchor`` (points ``(bpp, psnr)``).
+
+    With 4 or more points: the ``bjontegaard`` package, Akima interpolation. With fewer,
+    or when both curves have the same PSNR at every point (reparameterization never
+    changes a pixel), the exact mean log-rate difference at equal quality."""
+    a = sorted(anchor)
+    t = sorted(test)
+    same_d = len(a) == len(t) and all(abs(x[1] - y[1]) < 1e-9 for x, y in zip(a, t, strict=True))
+    if same_d or len(a) < 4:
+        if len(a) != len(t):
+            return None, "not enough points"
+        diff = np.mean([np.log(y[0] / x[0]) for x, y in zip(a, t, strict=True)])
+        return 100.0 * (np.exp(diff) - 1.0), "exact (same distortion at every point)"
+    import bjontegaard as bd
+
+    val = bd.bd_rate([p[0] for p in a], [p[1] for p in a], [p[0] for p in t],
+                     [p[1] for p in t], method="akima")
+    return float(val), "bjontegaard, akima"
+
+
+def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    groups: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups[(r["gop"], r["reparam"])][r["quality"]].append(r)
+    # CompressAI eval_model layout, one file per (GOP, mode), averages over videos
+    results_dir = out / "results"
+    results_dir.mkdir(exist_ok=True)
+    curves: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    summary = {}
+    for (gop, mode), per_q in sorted(groups.items()):
+        qs = sorted(per_q)
+        res = {"quality": qs}
+        for name, key in METRICS.items():
+            res[name] = [float(np.mean([r[key] for r in per_q[q]])) for q in qs]
+        res["gap"], res["saving"] = [], []
+        for q in qs:
+            tot = GapTotals()
+            for r in per_q[q]:
+                tot.merge(_totals_from_json(r["frame_types"])["Video"])
+            j = tot.to_json()
+            res["gap"].append(j["gap"])
+            res["saving"].append(j.get("saving"))
+        doc = {"name": f"{model_label} ({gop}, reparam {mode})",
+               "description": f"amgap evaluate: {len(per_q[qs[0]])} video(s), GOP {gop}, "
+                              f"reparameterization {mode}; averages over videos",
+               "results": res}
+        (results_dir / f"{gop}-{mode}.json").write_text(json.dumps(doc, indent=1))
+        curves[(gop, mode)] = list(zip(res["bpp"], res["psnr-rgb"], strict=True))
+        summary[(gop, mode)] = res
+    # BD-rate of each mode against off
+    bd = {}
+    for (gop, mode), pts in curves.items():
+        if mode != "off" and (gop, "off") in curves:
+            bd[(gop, mode)] = bd_rate(curves[(gop, "off")], pts)
+    # Table I over the dataset, per GOP (Saving from the first non-off mode)
+    md = ["# Table I over the dataset (%)", ""]
+    scopes = {}
+    for gop in sorted({g for g, _ in groups}):
+        modes = [m for g, m in groups if g == gop]
+        mode = next((m for m in ("optimal", "paper") if m in modes), modes[0])
+        per_q = groups[(gop, mode)]
+        res = {}
+        for q in sorted(per_q):
+            merged: dict[str, GapTotals] = {}
+            for r in per_q[q]:
+                for t, g in _totals_from_json(r["frame_types"]).items():
+                    merged.setdefault(t, GapTotals()).merge(g)
+            res[f"{model_label} q{q} ({mode})"] = {t: g.to_json() for t, g in merged.items()}
+        scopes[gop] = res
+        md.append(table1_markdown(res, title=f"GOP {gop}"))
+    (out / "table1.md").write_text("\n".join(md))
+    (out / "table1.csv").write_text(table1_csv(scopes))
+    _plot_rd(curves, out)
+    _write_summary(summary, bd, records, out, model_label)
+    return {"bd_rate": {f"{g}-{m}": v for (g, m), v in bd.items()}}
+
+
+def _plot_rd(curves, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for gop in sorted({g for g, _ in curves}):
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        for (g, mode), pts in sorted(curves.items()):
+            if g != gop:
+                continue
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"reparam {mode}")
+        ax.set_xlabel("rate (bpp)")
+        ax.set_ylabel("PSNR-RGB (dB)")
+        ax.set_title(f"RD, GOP {gop}")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / f"rd_{gop}.png", dpi=120)
+        plt.close(fig)
+
+
+def _write_summary(summary, bd, records, out: Path, model_label: str) -> None:
+    lines = [f"# amgap evaluate: {model_label}", "",
+             f"{len(records)} jobs over {len({r['video'] for r in records})} video(s); "
+             "times are seconds per sequence (encode includes fitting and signalling).", ""]
+    for (gop, mode), res in sorted(summary.items()):
+        lines += [f"## GOP {gop}, reparam {mode}", "",
+                  "| quality | bpp | PSNR-RGB | PSNR-Y | MS-SSIM | gap % | saving % | enc s "
+                  "| dec s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for i, q in enumerate(res["quality"]):
+            sav = res["saving"][i]
+            lines.append(
+                f"| {q} | {res['bpp'][i]:.4f} | {res['psnr-rgb'][i]:.2f} | "
+                f"{res['psnr-y'][i]:.2f} | {res['ms-ssim-rgb'][i]:.4f} | {res['gap'][i]:.2f} | "
+                f"{'-' if sav is None else f'{sav:.2f}'} | {res['encoding_time'][i]:.2f} | "
+                f"{res['decoding_time'][i]:.2f} |")
+        lines.append("")
+    if bd:
+        lines += ["## BD-rate against reparam off", "", "| GOP | mode | BD-rate % | method |",
+                  "|---|---|---|---|"]
+        for (gop, mode), (val, how) in sorted(bd.items()):
+            lines.append(f"| {gop} | {mode} | {'-' if val is None else f'{val:.2f}'} | {how} |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
