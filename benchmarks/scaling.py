@@ -26,7 +26,8 @@ from amgap.entropy import reparam as rp
 from amgap.bitstream import parse
 from amgap.io import open_video
 from amgap.zoo import resolve_model
-w, h, n, model, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+w, h, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+model, mode = sys.argv[4], sys.argv[5]
 T = {"rans": 0.0, "reparam": 0.0}
 def timed(name, fn):
     def wrap(*a, **k):
@@ -44,7 +45,8 @@ src = list(open_video("carphone").frames(0, n))
 frames = [F.interpolate(f[None], size=(h, w), mode="bilinear", align_corners=False)[0].clamp(0, 1)
           for f in src]
 loaded = resolve_model(model, None, 1)
-t = time.perf_counter(); res = coding.encode_video(frames, loaded, fps=30, num_frames=n, reparam=mode)
+t = time.perf_counter()
+res = coding.encode_video(frames, loaded, fps=30, num_frames=n, reparam=mode)
 enc = time.perf_counter() - t; enc_rans, enc_rp = T["rans"], T["reparam"]
 T.update(rans=0.0, reparam=0.0)
 hd, recs = parse(res.to_bytes())
