@@ -11,6 +11,7 @@ from amgap.analysis import stream_gap
 from amgap.analysis.report import analyze_encoding
 from amgap.coding import encode_video
 from amgap.entropy import InfoKind, InfoStream, TableSet
+from helpers import gauss_tables
 
 
 def test_limit_by_hand():
@@ -38,21 +39,9 @@ def test_gibbs_every_table_and_ratios(carphone_frames, slim_init):
     assert rep["frame_types"]["Video"]["frames"] == 3
 
 
-def _gaussian_tables(n: int, sigma: float = 2.0, half: int = 8) -> TableSet:
-    """Well-fitted factorized tables: discretized Gaussians with a small escape mass."""
-    from compressai._CXX import pmf_to_quantized_cdf
-    from scipy.stats import norm
-
-    xs = np.arange(-half, half + 1)
-    pmf = norm.cdf((xs + 0.5) / sigma) - norm.cdf((xs - 0.5) / sigma)
-    cdf = np.asarray(pmf_to_quantized_cdf([*pmf.tolist(), 1 - pmf.sum()], 16), dtype=np.int32)
-    return TableSet(np.tile(cdf, (n, 1)), np.full(n, len(cdf), np.int32),
-                    np.full(n, -half, np.int32), "factorized")
-
-
 def test_planted_mismatch_is_found_in_the_right_place():
     """Shift the data of one side channel: the gap must appear in that channel only."""
-    tables = _gaussian_tables(8)
+    tables = gauss_tables(8, half=8)
     rng = np.random.default_rng(0)
     n = 4000
     idx = np.repeat(np.arange(8), n)

@@ -13,6 +13,7 @@ import torch
 
 from amgap.cli import main
 from amgap.io import write_y4m
+from helpers import raw_y4m
 
 MODEL = ["--model", "init:ssf-slim", "--quality", "1"]
 
@@ -53,24 +54,16 @@ def test_tiny_and_odd_sizes(tmp_path, capsys, size, carphone_frames):
     assert (dec["width"], dec["height"]) == (w, h)
 
 
-def _raw_y4m(path, cs, planes, dtype=np.uint8):
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W32 H24 F25:1 Ip C{cs}\n".encode())
-        for p in planes:
-            fh.write(b"FRAME\n")
-            for q in p:
-                fh.write(np.asarray(q, dtype=dtype).tobytes())
-
-
 def test_grayscale_and_10bit_y4m(tmp_path, capsys):
     rng = np.random.default_rng(0)
     mono = tmp_path / "mono.y4m"
-    _raw_y4m(mono, "mono", [(rng.integers(0, 256, (24, 32)),) for _ in range(2)])
+    raw_y4m(mono, 32, 24, "mono", [(rng.integers(0, 256, (24, 32)),) for _ in range(2)])
     _enc_dec(tmp_path, capsys, mono)
     ten = tmp_path / "ten.y4m"
-    _raw_y4m(ten, "420p10", [(rng.integers(0, 1024, (24, 32)), rng.integers(0, 1024, (12, 16)),
-                              rng.integers(0, 1024, (12, 16))) for _ in range(2)],
-             np.dtype("<u2"))
+    raw_y4m(ten, 32, 24, "420p10", [(rng.integers(0, 1024, (24, 32)),
+                                     rng.integers(0, 1024, (12, 16)),
+                                     rng.integers(0, 1024, (12, 16))) for _ in range(2)],
+            np.dtype("<u2"))
     _enc_dec(tmp_path, capsys, ten)
 
 

@@ -14,6 +14,7 @@ from amgap.io import (
     write_y4m,
 )
 from amgap.io.color import planes_to_rgb, rgb_to_planes
+from helpers import raw_y4m
 
 
 def _planes(h, w, seed=0):
@@ -21,15 +22,6 @@ def _planes(h, w, seed=0):
     return (rng.integers(0, 256, (h, w), dtype=np.uint8),
             rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2), dtype=np.uint8),
             rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2), dtype=np.uint8))
-
-
-def _write_raw_y4m(path, planes_list, w, h, cs="420jpeg", dtype=np.uint8):
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{w} H{h} F25:1 Ip C{cs}\n".encode())
-        for planes in planes_list:
-            fh.write(b"FRAME\n")
-            for p in planes:
-                fh.write(np.asarray(p, dtype=dtype).tobytes())
 
 
 def test_carphone_is_real_video(carphone_frames):
@@ -41,7 +33,7 @@ def test_carphone_is_real_video(carphone_frames):
 
 def test_y4m_matches_yuv_conversion(tmp_path):
     planes = [_planes(36, 50, s) for s in range(3)]
-    _write_raw_y4m(tmp_path / "a.y4m", planes, 50, 36)
+    raw_y4m(tmp_path / "a.y4m", 50, 36, "420jpeg", planes)
     r = open_video(tmp_path / "a.y4m")
     assert (r.info.width, r.info.height, r.info.fps) == (50, 36, Fraction(25))
     frames = list(r)
@@ -69,12 +61,12 @@ def test_y4m_10bit_and_mono(tmp_path):
     rng = np.random.default_rng(1)
     y = rng.integers(0, 1024, (16, 16))
     uv = rng.integers(0, 1024, (8, 8))
-    _write_raw_y4m(tmp_path / "ten.y4m", [(y, uv, uv)], 16, 16, "420p10", np.dtype("<u2"))
+    raw_y4m(tmp_path / "ten.y4m", 16, 16, "420p10", [(y, uv, uv)], np.dtype("<u2"))
     r = open_video(tmp_path / "ten.y4m")
     assert r.info.bitdepth == 10
     f = next(iter(r))
     assert torch.allclose(f, planes_to_rgb(y, uv, uv, bitdepth=10))
-    _write_raw_y4m(tmp_path / "mono.y4m", [(y.astype(np.uint8),)], 16, 16, "mono")
+    raw_y4m(tmp_path / "mono.y4m", 16, 16, "mono", [(y.astype(np.uint8),)])
     g = next(iter(open_video(tmp_path / "mono.y4m")))
     assert torch.allclose(g[0], g[1], atol=1e-5) and torch.allclose(g[1], g[2], atol=1e-5)
 

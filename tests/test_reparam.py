@@ -10,17 +10,7 @@ from amgap.entropy import InfoKind, InfoStream, TableSet, rans_decode, rans_enco
 from amgap.entropy.families import fit_gmm, fit_scale, gmm_params, scale_multiplier
 from amgap.entropy.reparam import Reparameterizer
 from amgap.errors import BitstreamError
-
-
-def _gauss_tables(n: int, sigma: float = 2.0, half: int = 12) -> TableSet:
-    from compressai._CXX import pmf_to_quantized_cdf
-    from scipy.stats import norm
-
-    xs = np.arange(-half, half + 1)
-    pmf = norm.cdf((xs + 0.5) / sigma) - norm.cdf((xs - 0.5) / sigma)
-    cdf = np.asarray(pmf_to_quantized_cdf([*pmf.tolist(), 1 - pmf.sum()], 16), dtype=np.int32)
-    return TableSet(np.tile(cdf, (n, 1)), np.full(n, len(cdf), np.int32),
-                    np.full(n, -half, np.int32), "factorized")
+from helpers import gauss_tables
 
 
 @pytest.mark.parametrize("mix", [
@@ -55,7 +45,7 @@ def _shifted_stream(tables: TableSet, n: int = 3000) -> InfoStream:
 
 @pytest.mark.parametrize("mode", ["paper", "optimal"])
 def test_stream_roundtrip_and_savings(mode):
-    tables = _gauss_tables(4)
+    tables = gauss_tables(4)
     s = _shifted_stream(tables)
     enc, dec = Reparameterizer(mode), Reparameterizer(mode)
     for inter in (False, True, True):  # second inter frame can reuse parameters
@@ -73,7 +63,7 @@ def test_stream_roundtrip_and_savings(mode):
 
 
 def test_bad_payloads_are_refused():
-    tables = _gauss_tables(4)
+    tables = gauss_tables(4)
     s = _shifted_stream(tables)
     dec = Reparameterizer("optimal")
     with pytest.raises(BitstreamError, match="covers"):
@@ -128,7 +118,7 @@ def test_main_stream_laplacian_data_gets_generalized_gaussian():
 def test_side_shift_family_shared_across_channels():
     """Few symbols per channel, every channel offset the same way: only a shared
     (stream-wide) shift pays for itself, and it round-trips."""
-    tables = _gauss_tables(48)
+    tables = gauss_tables(48)
     rng = np.random.default_rng(4)
     idx = np.repeat(np.arange(48), 20)
     sym = np.round(rng.normal(1.5, 2.0, idx.size)).astype(np.int64)

@@ -216,6 +216,24 @@ def fit_gmm(values: np.ndarray, counts: np.ndarray, k: int, a: int, b: int) -> n
     return codes
 
 
+def _lattice_search(score, grid: tuple[int, int], steps) -> tuple[int, int]:
+    """Maximize ``score(codes_a, codes_b) -> [len(a), len(b)]`` over two 10-bit codes: a
+    coarse grid, then neighbours at shrinking steps (``steps(s) -> (step_a, step_b)``)."""
+    ca, cb = np.arange(0, NCODES, grid[0]), np.arange(0, NCODES, grid[1])
+    sc = score(ca, cb)
+    i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
+    ba, bb, best = int(ca[i]), int(cb[j]), float(sc[i, j])
+    for step in (32, 16, 8, 4, 2, 1):
+        da, db = steps(step)
+        na = np.unique(np.clip(ba + np.array([-da, 0, da]), 0, NCODES - 1))
+        nb = np.unique(np.clip(bb + np.array([-db, 0, db]), 0, NCODES - 1))
+        sc = score(na, nb)
+        i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
+        if sc[i, j] > best + 1e-12:
+            ba, bb, best = int(na[i]), int(nb[j]), float(sc[i, j])
+    return ba, bb
+
+
 def fit_gg(groups: list[tuple[np.ndarray, np.ndarray, float, int]]) -> tuple[int, int]:
     """Best (shape, scale) codes of a generalized Gaussian shared by ``groups`` (each
     ``(values, counts, s_k, half)``; one group for a per-table fit): a coarse grid over
@@ -227,21 +245,8 @@ def fit_gg(groups: list[tuple[np.ndarray, np.ndarray, float, int]]) -> tuple[int
             tot += gg_scores(v, c, s_k, half, shapes, scales)
         return tot
 
-    shapes = np.arange(0, NCODES, 64)
-    scales = np.arange(0, NCODES, 16)
-    sc = score(shapes, scales)
-    i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
-    best_shape, best_scale, best = int(shapes[i]), int(scales[j]), float(sc[i, j])
-    for step in (32, 16, 8, 4, 2, 1):
-        # scale codes are 4x finer relative to the grid above: search them at step / 4
-        sh = np.unique(np.clip(best_shape + np.array([-step, 0, step]), 0, NCODES - 1))
-        d = max(step // 4, 1)
-        sl = np.unique(np.clip(best_scale + np.array([-d, 0, d]), 0, NCODES - 1))
-        sc = score(sh, sl)
-        i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
-        if sc[i, j] > best + 1e-12:
-            best_shape, best_scale, best = int(sh[i]), int(sl[j]), float(sc[i, j])
-    return best_shape, best_scale
+    # scale codes move 4x finer than shape codes (a 10-bit scale step is ~0.3 % of std)
+    return _lattice_search(score, (64, 16), lambda step: (step, max(step // 4, 1)))
 
 
 SHIFT_RANGE = (-2.0, 2.0)  # side stream-wide shift delta, uniform
@@ -292,16 +297,4 @@ def fit_shift(groups: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]) -> t
                 - cc.sum() * np.log2(np.maximum(zh - zl, 1e-300))
         return tot
 
-    dcs = np.arange(0, NCODES, 32)
-    rcs = np.arange(0, NCODES, 32)
-    sc = score(dcs, rcs)
-    i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
-    bd, br, best = int(dcs[i]), int(rcs[j]), float(sc[i, j])
-    for step in (16, 8, 4, 2, 1):
-        dd = np.unique(np.clip(bd + np.array([-step, 0, step]), 0, NCODES - 1))
-        rr = np.unique(np.clip(br + np.array([-step, 0, step]), 0, NCODES - 1))
-        sc = score(dd, rr)
-        i, j = np.unravel_index(int(np.argmax(sc)), sc.shape)
-        if sc[i, j] > best + 1e-12:
-            bd, br, best = int(dd[i]), int(rr[j]), float(sc[i, j])
-    return bd, br
+    return _lattice_search(score, (32, 32), lambda step: (step, step))

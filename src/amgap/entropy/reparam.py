@@ -57,6 +57,9 @@ MODES = {"off": 0, "paper": 1, "optimal": 2}
 # Gaussian (shape, scale), 3 = stream-wide generalized Gaussian (shape, scale).
 FAMILY_GMM, FAMILY_GAUSS0, FAMILY_RESCALE, FAMILY_GG, FAMILY_GG_STREAM = 0, 0, 1, 2, 3
 FAMILY_SHIFT = 1
+# (is main stream, family) -> (table family, number of codes) for stream-wide families
+_STREAM_WIDE = {(True, FAMILY_RESCALE): ("gauss0", 1), (True, FAMILY_GG_STREAM): ("gg", 2),
+                (False, FAMILY_SHIFT): ("shift", 2)}
 N_BITS = 8  # N - 1 is written with 8 bits: N <= 256
 
 
@@ -337,47 +340,41 @@ class Reparameterizer:
         return self._plan_tables(tables, hist, learned_t, inter, key, fit, 2 if gg else 1,
                                  2 + N_BITS, header)
 
-    def _plan_shift(self, tables, hist):
-        """Side tables: one shift and one stretch of every learned table (20 bits)."""
+    def _stream_wide(self, tables, hist, p: TableParams, family: int) -> dict:
+        """Plan for a family whose parameters are shared by every table of the stream:
+        ``family`` then the codes; no per-table flags, no temporal reuse."""
         ts = sorted(hist.values)
-        groups = [(tables.cdfs[t, :tables.cdf_lengths[t]], int(tables.offsets[t]),
-                   hist.values[t], hist.counts[t]) for t in ts]
-        p = TableParams("shift", 1, fit_shift(groups))
         bits = {t: self._new_bits(tables, t, p, hist) for t in ts}
-        choices = {t: p for t in range(len(tables))}
 
         def write(w: BitWriter) -> None:
-            w.write(FAMILY_SHIFT, 2)
+            w.write(family, 2)
             for code in p.codes:
                 w.write(int(code), CODE_BITS)
 
-        return {"total": sum(bits.values()) + 2 + 2 * CODE_BITS, "choices": choices,
-                "bits": bits, "write": write, "replaced": len(ts), "reused": 0}
+        return {"total": sum(bits.values()) + 2 + CODE_BITS * len(p.codes),
+                "choices": dict.fromkeys(range(len(tables)), p), "bits": bits,
+                "write": write, "replaced": len(ts), "reused": 0}
+
+    def _plan_shift(self, tables, hist):
+        """Side tables: one shift and one stretch of every learned table (20 bits)."""
+        groups = [(tables.cdfs[t, :tables.cdf_lengths[t]], int(tables.offsets[t]),
+                   hist.values[t], hist.counts[t]) for t in sorted(hist.values)]
+        return self._stream_wide(tables, hist, TableParams("shift", 1, fit_shift(groups)),
+                                 FAMILY_SHIFT)
 
     def _plan_gg_stream(self, tables, hist):
         """One generalized Gaussian shape and one rescale for every group of the stream."""
-        ts = sorted(hist.values)
         groups = [(hist.values[t], hist.counts[t], float(tables.scales[t]),
-                   _support(tables, t)[1]) for t in ts]
-        p = TableParams("gg", 1, fit_gg(groups))
-        bits = {t: self._new_bits(tables, t, p, hist) for t in ts}
-        choices = {t: p for t in range(len(tables))}
-
-        def write(w: BitWriter) -> None:
-            w.write(FAMILY_GG_STREAM, 2)
-            for code in p.codes:
-                w.write(int(code), CODE_BITS)
-
-        return {"total": sum(bits.values()) + 2 + 2 * CODE_BITS, "choices": choices,
-                "bits": bits, "write": write, "replaced": len(ts), "reused": 0}
+                   _support(tables, t)[1]) for t in sorted(hist.values)]
+        return self._stream_wide(tables, hist, TableParams("gg", 1, fit_gg(groups)),
+                                 FAMILY_GG_STREAM)
 
     def _plan_rescale(self, tables, hist):
         """One multiplier for every group: all 1024 codes scored at once on the pooled
         histograms (float pmf), then exact bits for the best code."""
-        ts = sorted(hist.values)
         mult = scale_multiplier(np.arange(1 << CODE_BITS))[:, None]
         score = np.zeros(len(mult))
-        for t in ts:
+        for t in sorted(hist.values):
             _, half = _support(tables, t)
             v, c = hist.values[t], hist.counts[t].astype(np.float64)
             inside = np.abs(v) <= half
@@ -388,17 +385,8 @@ class Reparameterizer:
             p = ndtr((0.5 - av) / sig) - ndtr((-0.5 - av) / sig)
             z = 2.0 * ndtr((half + 0.5) / sig) - 1.0
             score += (c[inside] * np.log2(np.maximum(p, 1e-300) / z)).sum(1)
-        code = int(np.argmax(score))
-        p = TableParams("gauss0", 1, (code,))
-        bits = {t: self._new_bits(tables, t, p, hist) for t in ts}
-        choices = {t: p for t in range(len(tables))}
-
-        def write(w: BitWriter) -> None:
-            w.write(FAMILY_RESCALE, 2)
-            w.write(code, CODE_BITS)
-
-        return {"total": sum(bits.values()) + 2 + CODE_BITS, "choices": choices, "bits": bits,
-                "write": write, "replaced": len(ts), "reused": 0}
+        p = TableParams("gauss0", 1, (int(np.argmax(score)),))
+        return self._stream_wide(tables, hist, p, FAMILY_RESCALE)
 
     # ------------------------------------------------------------------ decoder --
     def decode(self, payload: bytes, tables: TableSet, kind: str, inter: bool,
@@ -415,15 +403,11 @@ class Reparameterizer:
         main = tables.family == "indexed"
         family = r.read(2)
         choices: dict[int, TableParams | None] = {}
-        if main and family == FAMILY_RESCALE:
-            p = TableParams("gauss0", 1, (r.read(CODE_BITS),))
-            choices = {t: p for t in range(len(tables))}
-        elif main and family == FAMILY_GG_STREAM:
-            p = TableParams("gg", 1, (r.read(CODE_BITS), r.read(CODE_BITS)))
-            choices = {t: p for t in range(len(tables))}
-        elif not main and family == FAMILY_SHIFT:
-            p = TableParams("shift", 1, (r.read(CODE_BITS), r.read(CODE_BITS)))
-            choices = {t: p for t in range(len(tables))}
+        wide = _STREAM_WIDE.get((main, family))
+        if wide is not None:
+            name, ncodes = wide
+            p = TableParams(name, 1, tuple(r.read(CODE_BITS) for _ in range(ncodes)))
+            choices = dict.fromkeys(range(len(tables)), p)
         elif family == 0 or (main and family == FAMILY_GG):
             k = r.read(2) + 1 if not main else 1
             n = r.read(N_BITS) + 1
