@@ -1,6 +1,6 @@
 """Recipe for the shipped zoo (``amgap-ssf`` q1..q4), from registry video only.
 
-    python scripts/train_zoo.py --out runs/zoo [--steps-top 15000 --steps-ft 3000]
+    python scripts/train_zoo.py --out runs/zoo [--steps-top 15000 --steps-ft 1500]
 
 Trains the highest rate (q4) from scratch, fine-tunes q3..q1 from it, then exports
 each to ``src/amgap/zoo/weights`` with ``scripts/export_zoo.py``. Training inputs:
@@ -23,7 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/zoo")
     ap.add_argument("--steps-top", type=int, default=15000)
-    ap.add_argument("--steps-ft", type=int, default=3000)
+    ap.add_argument("--steps-ft", type=int, default=1500)
     ap.add_argument("--qualities", default="4,3,2,1")
     ap.add_argument("--lr", type=float, default=2e-4)
     args = ap.parse_args()
@@ -31,6 +31,8 @@ def main() -> None:
     prev = None
     for q in [int(x) for x in args.qualities.split(",")]:
         top = q == 4
+        if prev is None and not top:  # restarted below q4: fine-tune from the next rate up
+            prev = out / f"q{q + 1}" / "final.pth"
         cfg = TrainConfig(out=str(out / f"q{q}"), config=SLIM, lmbda=LAMBDAS[q],
                           steps=args.steps_top if top else args.steps_ft,
                           lr=args.lr if top else args.lr / 2, seed=q,
