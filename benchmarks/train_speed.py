@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from amgap.train.loop import rd_loss
-from amgap.zoo import ARCHS, zoo_entries
+from amgap.train.loop import BFrameTrainer, rd_loss
+from amgap.zoo import ARCHS, B_ARCHS, zoo_entries
 
 FALLBACK = {"ssf-slim": {"mid": 64, "latent": 64, "hyper": 48, "hyper_depth": 2}}
 
@@ -27,15 +27,23 @@ def main() -> None:
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--frames", type=int, default=2)
     args = ap.parse_args()
-    configs = {f"{e['arch']} {e.get('config')}": (e["arch"], e.get("config") or {})
-               for e in zoo_entries()} or {f"{k} {v}": (k, v) for k, v in FALLBACK.items()}
+    configs = {}
+    for e in zoo_entries():
+        cfg = {k: v for k, v in (e.get("config") or {}).items() if k != "base"}
+        configs[f"{e['arch']} {cfg}"] = (e["arch"], cfg)
+    configs = configs or {f"{k} {v}": (k, v) for k, v in FALLBACK.items()}
     print(f"threads={torch.get_num_threads()} batch={args.batch} crop={args.crop} "
           f"frames={args.frames}")
     for label, (arch, cfg) in configs.items():
         torch.manual_seed(0)
-        model = ARCHS[arch](cfg).train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        x = [torch.rand(args.batch, 3, args.crop, args.crop) for _ in range(args.frames)]
+        model = ARCHS[arch](cfg)
+        frames = args.frames
+        if arch in B_ARCHS:  # B motion VAE over a frozen I/P model, (ref0, B, ref1) clips
+            model = BFrameTrainer(ARCHS["ssf-slim"]({}), model)
+            frames = 3
+        model.train()
+        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+        x = [torch.rand(args.batch, 3, args.crop, args.crop) for _ in range(frames)]
 
         def step(model=model, opt=opt, x=x) -> None:
             opt.zero_grad()
@@ -50,7 +58,7 @@ def main() -> None:
         for _ in range(args.steps):
             step()
         rate = args.steps / (time.perf_counter() - t)
-        n = sum(p.numel() for p in model.parameters())
+        n = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(f"{label}: {n / 1e6:.2f} M parameters, {rate:.2f} steps/s")
 
 
