@@ -95,12 +95,16 @@ def main() -> None:
     ap.add_argument("--name", default="amgap-ssf")
     ap.add_argument("--qualities", default="1,2,3,4")
     ap.add_argument("--base", help="B models: zoo name of their I/P base (e.g. amgap-ssf)")
+    ap.add_argument("--dirs", default="", help="run folder per quality, e.g. 4=q4p "
+                    "(default: qQ)")
     args = ap.parse_args()
+    dirs = dict(kv.split("=") for kv in args.dirs.split(",") if kv)
     frames = list(open_video("carphone").frames(0, 16))
     x264 = x264_points(sample_path("carphone"), frames, [22, 27, 32, 37, 42]) \
         if ffmpeg_available() else None
     for q in [int(x) for x in args.qualities.split(",")]:
-        card = export(Path(args.runs) / f"q{q}", args.name, q, frames, x264, args.base)
+        run = Path(args.runs) / dirs.get(str(q), f"q{q}")
+        card = export(run, args.name, q, frames, x264, args.base)
         rd, cal = card["carphone_rd"], card["calibration_carphone"]
         print(f"{args.name} q{q}: {rd['bpp']:.4f} bpp {rd['psnr_rgb']:.2f} dB RGB; "
               f"calibration {cal['mean_sq_normalized_residual']:.3f}; "
