@@ -30,6 +30,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--wait", action="store_true", help="wait for each base to be trained")
+    ap.add_argument("--refresh", default="", help="Q=FOLDER: fine-tune B qQ again over the "
+                    "I/P run RUNS/FOLDER (e.g. 4=q4p); written to OUT/FOLDER")
     args = ap.parse_args()
     prev = None
     for q in [int(x) for x in args.qualities.split(",")]:
@@ -43,6 +45,18 @@ def main() -> None:
                           lr=args.lr if top else args.lr / 2, seed=10 + q, quality=q,
                           init=None if top else str(prev), threads=args.threads)
         prev = train(cfg)
+    # re-fit a B model over a newer base of its quality (e.g. the polished q4: 4=q4p)
+    for item in [kv for kv in args.refresh.split(",") if kv]:
+        q, folder = item.split("=")
+        base = Path(args.runs) / folder / "final.pth"
+        while args.wait and not base.exists():
+            time.sleep(30)
+        train(TrainConfig(out=str(Path(args.out) / folder), arch="bflow-slim",
+                          config={**BFLOW, "base": str(base)}, lmbda=LAMBDAS[int(q)], frames=3,
+                          strides=(1, 2, 4, 8), steps=args.steps_ft, lr=args.lr / 2,
+                          seed=20 + int(q), quality=int(q),
+                          init=str(Path(args.out) / f"q{q}" / "final.pth"),
+                          threads=args.threads))
 
 
 if __name__ == "__main__":
