@@ -32,7 +32,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     prev = None
-    for q in [int(x) for x in args.qualities.split(",")]:
+    for q in [int(x) for x in args.qualities.split(",") if x]:
         top = q == 4
         if prev is None and not top:  # restarted below q4: fine-tune from the next rate up
             prev = out / f"q{q + 1}" / "final.pth"

@@ -34,7 +34,7 @@ def main() -> None:
                     "I/P run RUNS/FOLDER (e.g. 4=q4p); written to OUT/FOLDER")
     args = ap.parse_args()
     prev = None
-    for q in [int(x) for x in args.qualities.split(",")]:
+    for q in [int(x) for x in args.qualities.split(",") if x]:
         top = prev is None
         base = str(Path(args.runs) / f"q{q}" / "final.pth")
         while args.wait and not Path(base).exists():  # the I/P run may still be training
