@@ -41,6 +41,19 @@ def _rd(res, frames) -> dict:
             "psnr_y": sum(s.psnr_y for s in res.stats) / n}
 
 
+def lineage(path: Path) -> list[dict]:
+    """The chain of training runs behind a checkpoint (each run's init, recursively)."""
+    out = []
+    while path and Path(path).is_file():
+        card = torch.load(path, map_location="cpu", weights_only=False).get("card") or {}
+        tr = card.get("training", {})
+        out.append({"run": str(Path(path).parent), "steps": card.get("steps"),
+                    "lambda": card.get("lambda"), "wall_s": card.get("wall_s"),
+                    "base": (tr.get("config") or {}).get("base")})
+        path = tr.get("init")
+    return out
+
+
 def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) -> dict:
     ckpt = torch.load(run / "final.pth", map_location="cpu", weights_only=False)
     loaded = load_checkpoint(run / "final.pth", quality=q)
@@ -78,14 +91,19 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
         "weights_hash": shipped.weights_hash.hex(),
         "file_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "storage": "float16 weights, float32 at load; entropy tables rebuilt after rounding",
+        "lineage": lineage(run / "final.pth"),
+        "total_steps": sum(r["steps"] or 0 for r in lineage(run / "final.pth")),
         "carphone_rd": rd, "carphone_rd_by_gop": rds, "calibration_carphone": cal,
         "x264_reference_carphone": x264,
     })
     card.pop("file", None)
     (WEIGHTS_DIR / f"{name}-q{q}.json").write_text(json.dumps(card, indent=1))
     LOGS_DIR.mkdir(exist_ok=True)
-    if (run / "log.jsonl").exists():
-        shutil.copy(run / "log.jsonl", LOGS_DIR / f"{name}-q{q}.log.jsonl")
+    for step in card["lineage"]:  # the log of every run behind this model, once per run
+        log = Path(step["run"]) / "log.jsonl"
+        if log.exists():
+            (LOGS_DIR / name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, LOGS_DIR / name / f"{Path(step['run']).name}.log.jsonl")
     return card
 
 
