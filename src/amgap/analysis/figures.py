@@ -79,7 +79,7 @@ def plot_gap_vs_rate(points: list[dict], path: str, title: str) -> None:
     if any("saving" in p for p in pts):
         ax.plot(xs, [p.get("saving", np.nan) for p in pts], "r:o", label="saving (total)")
     ax.set_xlabel("rate (bpp)")
-    ax.set_ylabel("gap (% of bits)")
+    ax.set_ylabel("gap, saving (% of bits)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
