@@ -314,10 +314,14 @@ def cmd_info(args) -> int:
         "gop_size": header.gop_size, "model": header.model_name, "quality": header.quality,
         "model_source": ["zoo", "checkpoint", "init"][header.model_source]
         if header.model_source < 3 else header.model_source,
-        "weights_hash": header.weights_hash.hex(), "reparam": header.reparam_mode,
+        "weights_hash": header.weights_hash.hex(),
+        "reparam": {0: "off", 1: "paper", 2: "optimal"}.get(header.reparam_mode,
+                                                           header.reparam_mode),
         "per_frame": [{"coding_index": i, "index": r.display_index,
                        "type": "IPB"[r.frame_type], "bytes": len(pack_frame(r)),
-                       "streams": {kinds[s.kind]: len(s.data) for s in r.streams}}
+                       "streams": {kinds[s.kind]: len(s.data) for s in r.streams},
+                       "param_bytes": {kinds[s.kind]: len(s.params) for s in r.streams
+                                       if s.params}}
                       for i, r in enumerate(records)],
     }
     info["bpp"] = info["bytes"] * 8 / (header.width * header.height * header.num_frames)
@@ -327,9 +331,11 @@ def cmd_info(args) -> int:
     print(f"{args.input}: {info['frames']} frames {header.width}x{header.height} "
           f"@ {info['fps']:.3f} fps, GOP {info['gop']}/{header.gop_size}, "
           f"model {header.model_name} q{header.quality} ({info['model_source']}), "
-          f"{info['bytes']} bytes, {info['bpp']:.4f} bpp")
+          f"reparam {info['reparam']}, {info['bytes']} bytes, {info['bpp']:.4f} bpp "
+          "(stream sizes: rANS bytes + reparameterization bytes 'p')")
     for f in info["per_frame"]:
-        streams = " ".join(f"{k}={v}" for k, v in f["streams"].items())
+        streams = " ".join(f"{k}={v}" + (f"+{f['param_bytes'][k]}p" if k in f["param_bytes"]
+                                         else "") for k, v in f["streams"].items())
         print(f"  #{f['coding_index']:<4d} frame {f['index']:<4d} {f['type']} "
               f"{f['bytes']:>8d} B  {streams}")
     return 0
