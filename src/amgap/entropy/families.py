@@ -245,8 +245,8 @@ def fit_gg(groups: list[tuple[np.ndarray, np.ndarray, float, int]]) -> tuple[int
             tot += gg_scores(v, c, s_k, half, shapes, scales)
         return tot
 
-    # scale codes move 4x finer than shape codes (a 10-bit scale step is ~0.3 % of std)
-    return _lattice_search(score, (64, 16), lambda step: (step, max(step // 4, 1)))
+    # coarse grid 16 shapes x 32 scales, then scale steps half the shape steps
+    return _lattice_search(score, (64, 32), lambda step: (step, max(step // 2, 1)))
 
 
 SHIFT_RANGE = (-2.0, 2.0)  # side stream-wide shift delta, uniform
