@@ -43,12 +43,6 @@ class StreamGap:
         return (self.bits - self.limit_bits) / self.bits if self.bits > 0 else 0.0
 
 
-def _histograms(symbols: np.ndarray, table_index: np.ndarray):
-    pairs = np.stack([table_index.astype(np.int64), symbols.astype(np.int64)])
-    (tables, values), counts = np.unique(pairs, axis=1, return_counts=True)
-    return tables, values, counts
-
-
 def stream_gap(stream: InfoStream) -> StreamGap:
     """Baseline bits and histogram limit of one stream, in total and per table."""
     n = len(stream)
@@ -57,7 +51,7 @@ def stream_gap(stream: InfoStream) -> StreamGap:
         return StreamGap(stream.kind.value, 0.0, 0.0, 0,
                          TableStats(empty.astype(int), empty.astype(int), empty, empty))
     bits = symbol_bits(stream.symbols, stream.table_index, stream.tables)
-    tables, _, counts = _histograms(stream.symbols, stream.table_index)
+    tables, _, counts = stream.histogram()
     uniq, inverse = np.unique(tables, return_inverse=True)
     n_t = np.bincount(inverse, weights=counts)
     # sum over (table, value) of -c log2(c / N_t)

@@ -26,10 +26,7 @@ class TableHistograms:
     def add(self, ftype: str, stream, gap: StreamGap) -> None:
         key = (ftype, stream.kind.value)
         self.tables[key] = stream.tables
-        pairs = np.stack([stream.table_index.astype(np.int64), stream.symbols.astype(np.int64)])
-        if pairs.shape[1] == 0:
-            return
-        (ts, vs), cs = np.unique(pairs, axis=1, return_counts=True)
+        ts, vs, cs = stream.histogram()
         for t, v, c in zip(ts.tolist(), vs.tolist(), cs.tolist(), strict=True):
             self.counts[key][t][v] += c
         for t, b in zip(gap.tables.table.tolist(), gap.tables.bits.tolist(), strict=True):

@@ -140,17 +140,9 @@ class _Hist:
 
 
 def _histograms(stream: InfoStream) -> _Hist:
-    pairs = np.stack([stream.table_index.astype(np.int64), stream.symbols.astype(np.int64)])
-    vals: dict[int, np.ndarray] = {}
-    cnts: dict[int, np.ndarray] = {}
-    if pairs.shape[1]:
-        (ts, vs), cs = np.unique(pairs, axis=1, return_counts=True)
-        bounds = np.flatnonzero(np.diff(ts)) + 1
-        for tv, vv, cc in zip(np.split(ts, bounds), np.split(vs, bounds), np.split(cs, bounds),
-                              strict=True):
-            vals[int(tv[0])] = vv
-            cnts[int(tv[0])] = cc
-    return _Hist(vals, cnts)
+    by_table = stream.histograms_by_table()
+    return _Hist({t: v for t, (v, _) in by_table.items()},
+                 {t: c for t, (_, c) in by_table.items()})
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -44,6 +44,7 @@ class InfoStream:
     symbols: np.ndarray
     table_index: np.ndarray
     tables: TableSet
+    _hist: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.symbols = np.ascontiguousarray(self.symbols, dtype=np.int32).reshape(-1)
@@ -53,3 +54,25 @@ class InfoStream:
 
     def __len__(self) -> int:
         return int(self.symbols.size)
+
+    def histogram(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(table, value, count) of every distinct (table, symbol) pair, sorted by table
+        then value; computed once (analysis and reparameterization both need it)."""
+        if self._hist is None:
+            pairs = np.stack([self.table_index.astype(np.int64), self.symbols.astype(np.int64)])
+            if pairs.shape[1]:
+                (ts, vs), cs = np.unique(pairs, axis=1, return_counts=True)
+            else:
+                ts = vs = cs = np.zeros(0, dtype=np.int64)
+            self._hist = (ts, vs, cs)
+        return self._hist
+
+    def histograms_by_table(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Table index -> (values, counts) of the symbols it codes."""
+        ts, vs, cs = self.histogram()
+        if not ts.size:
+            return {}
+        bounds = np.flatnonzero(np.diff(ts)) + 1
+        return {int(t[0]): (v, c) for t, v, c in
+                zip(np.split(ts, bounds), np.split(vs, bounds), np.split(cs, bounds),
+                    strict=True)}
