@@ -300,8 +300,7 @@ def cmd_decode(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .bitstream import read_file
-    from .bitstream.container import pack_frame
+    from .bitstream import pack_frame, read_file
     from .codecs.gop import GOP_IDS
 
     header, records = read_file(args.input)

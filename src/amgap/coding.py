@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .bitstream import FrameRecord, Header, StreamRecord, pack
+from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
 from .codecs.base import FrameType
 from .codecs.gop import GOP_IDS, CodingStep, gop_plan, last_use
 from .entropy import (
@@ -32,7 +32,7 @@ from .entropy import (
 )
 from .entropy.reparam import MODES, Reparameterizer
 from .errors import BitstreamError, DesyncError, UsageError
-from .io import crop, pad_to_multiple
+from .io import crop, pad_to_multiple, padded_size
 from .io.color import rgb_to_ycbcr
 from .zoo import LoadedModel, make_codec
 
@@ -94,10 +94,12 @@ class EncodeResult:
     records: list[FrameRecord]
     stats: list[FrameStats]  # coding order
     streams: list[list[InfoStream]]  # coding order; what analysis consumes
+    packed: list[bytes]  # each record as written, packed once
     recon: dict[int, torch.Tensor] | None = None  # display index -> RGB, when kept
 
     def to_bytes(self) -> bytes:
-        return pack(self.header, self.records)
+        """The whole ``.amg`` stream."""
+        return pack_header(self.header) + b"".join(self.packed)
 
 
 def _fps(fps: Fraction) -> tuple[int, int]:
@@ -140,7 +142,7 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
                     weights_hash=loaded.weights_hash, model_name=loaded.name,
                     reparam_mode=MODES[reparam])
     refs: dict[int, torch.Tensor] = {}
-    records, stats, all_streams = [], [], []
+    records, stats, all_streams, packed = [], [], [], []
     recon: dict[int, torch.Tensor] = {}
     for pos, step in enumerate(tqdm(plan, desc="encode", unit="frame", disable=not progress)):
         t0 = time.perf_counter()
@@ -167,6 +169,8 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
         record = FrameRecord(int(step.ftype), step.display_index, recon_checksum(rec_rgb), srecs)
         st.ms = (time.perf_counter() - t0) * 1000.0
         st.psnr_rgb, st.psnr_y = _quality(frame_list[step.display_index], rec_rgb)
+        packed.append(pack_frame(record))
+        st.record_bytes = len(packed[-1])
         records.append(record)
         stats.append(st)
         all_streams.append(streams)
@@ -175,11 +179,8 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
             recon[step.display_index] = rec_rgb.clamp(0, 1)
         for r in [r for r in refs if drop_after[r] <= pos]:
             del refs[r]
-    from .bitstream.container import pack_frame
-
-    for st, rec in zip(stats, records, strict=True):
-        st.record_bytes = len(pack_frame(rec))
-    return EncodeResult(header, records, stats, all_streams, recon if keep_recon else None)
+    return EncodeResult(header, records, stats, all_streams, packed,
+                        recon if keep_recon else None)
 
 
 @dataclass
@@ -249,8 +250,6 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
     rp = Reparameterizer(modes[header.reparam_mode])
     drop_after = last_use(plan)
     height, width = header.height, header.width
-    from .io import padded_size
-
     ph, pw = padded_size(height, width, codec.pad_multiple)
     refs: dict[int, torch.Tensor] = {}
     out: dict[int, torch.Tensor] = {}

@@ -8,10 +8,12 @@ from .container import (
     Header,
     StreamRecord,
     pack,
+    pack_frame,
+    pack_header,
     parse,
     read_file,
     write_file,
 )
 
 __all__ = ["MAGIC", "VERSION", "LIMITS", "Header", "FrameRecord", "StreamRecord", "pack",
-           "parse", "read_file", "write_file"]
+           "pack_frame", "pack_header", "parse", "read_file", "write_file"]

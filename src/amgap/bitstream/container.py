@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from ..errors import BitstreamError
 
-__all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "parse",
+__all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "pack_header",
+           "pack_frame", "parse",
            "write_file", "read_file", "LIMITS"]
 
 MAGIC = b"\x8bAMG\r\n\x1a\n"
@@ -73,7 +74,7 @@ class FrameRecord:
         return sum(len(s.params) for s in self.streams)
 
 
-def _pack_header(h: Header) -> bytes:
+def pack_header(h: Header) -> bytes:
     name = h.model_name.encode("utf-8")
     if len(name) > 255 or len(h.weights_hash) != 16:
         raise ValueError("model name too long or bad weights hash")
@@ -97,7 +98,7 @@ def pack_frame(f: FrameRecord) -> bytes:
 
 
 def pack(header: Header, frames: list[FrameRecord]) -> bytes:
-    return _pack_header(header) + b"".join(pack_frame(f) for f in frames)
+    return pack_header(header) + b"".join(pack_frame(f) for f in frames)
 
 
 class _Cursor:
