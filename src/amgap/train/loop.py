@@ -25,7 +25,7 @@ from ..codecs.bflow import forward_b
 from ..zoo import ARCHS, B_ARCHS, load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
 
-__all__ = ["TrainConfig", "train", "rd_loss"]
+__all__ = ["TrainConfig", "train", "rd_loss", "lr_factor"]
 
 
 @dataclass
@@ -47,7 +47,14 @@ class TrainConfig:
     log_every: int = 25
     ckpt_every: int = 250
     threads: int = 0  # 0: torch default
-    lr_drop: float = 0.85  # learning rates drop 10x for the last (1 - lr_drop) of the steps
+    lr_drop: float = 0.85  # schedule "step": lr drops 10x for the last (1 - lr_drop) of the steps
+    schedule: str = "step"  # "step" (above) or "cosine": linear warm-up, cosine decay
+    warmup: int = 0  # steps of linear warm-up from lr/100 ("cosine")
+    lr_min: float = 0.02  # "cosine" ends at lr * lr_min
+    clip_grad: float = 1.0  # max gradient norm of the rate-distortion parameters
+    stills: list[str] = field(default_factory=list)  # photographs (synthetic motion clips)
+    still_share: float = 0.0  # probability that a training clip comes from a still
+    scales: tuple[float, ...] = (1.0, 0.5)  # scales of the training videos
     quality: int = 0  # B models: quality of the zoo base model they extend
     strides: tuple[int, ...] = (1,)  # frame spacing of training clips (B: 1, 2, 4, 8)
 
@@ -92,6 +99,25 @@ def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, to
     return {"loss": lmbda * 255 ** 2 * mse + bpp, "mse": mse, "bpp": bpp}
 
 
+SCHEDULES = ("step", "cosine")
+
+
+def lr_factor(cfg: TrainConfig, step: int) -> float:
+    """Multiplier of the base learning rate at ``step`` (a pure function of the step, so a
+    resumed run follows exactly the schedule of an uninterrupted one).
+
+    Short CPU runs need a higher peak than CompressAI's constant 1e-4; the warm-up keeps the
+    first steps of a high peak from blowing up the entropy models, the cosine decay does
+    the fine convergence the old 10x drop did in one jump.
+    """
+    if cfg.schedule == "step":
+        return 0.1 if step >= cfg.lr_drop * cfg.steps else 1.0
+    if step < cfg.warmup:
+        return 0.01 + 0.99 * step / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr_min + (1 - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
 def _dist() -> tuple[int, int]:
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         if not dist.is_initialized():
@@ -110,6 +136,8 @@ def _average_grads(params, world: int) -> None:
 
 def train(cfg: TrainConfig, progress: bool = True) -> Path:
     """Train (or resume) into ``cfg.out``; returns the final checkpoint path."""
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {cfg.schedule!r} (known: {', '.join(SCHEDULES)})")
     rank, world = _dist()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -143,6 +171,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         aux_opt.load_state_dict(st["aux_opt"])
         step, wall = st["step"], st["wall"]
         gen_state = st["gen"]
+        if "torch_rng" in st:  # quantization noise draws from the global generator
+            torch.set_rng_state(st["torch_rng"])
         log_path = out / "log.jsonl"
         if rank == 0 and log_path.exists():  # drop records past the checkpoint we resume
             kept = [ln for ln in log_path.read_text().splitlines()
@@ -160,7 +190,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         for p in aux_params:
             dist.broadcast(p.data, 0)
         forward = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames, min_size=cfg.crop)
+    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames, min_size=cfg.crop,
+                    scales=cfg.scales, stills=cfg.stills, still_share=cfg.still_share)
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
     if gen_state is not None:
         gen.set_state(gen_state[rank] if isinstance(gen_state, list) else gen_state)
@@ -170,7 +201,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
     t_last = time.perf_counter()
     while step < cfg.steps:
-        scale = 0.1 if step >= cfg.lr_drop * cfg.steps else 1.0
+        scale = lr_factor(cfg, step)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * scale
         frames = [f.to(device) for f in bank.sample(gen, cfg.batch, cfg.frames, cfg.crop,
@@ -184,7 +215,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         aux.backward()
         if world > 1:
             _average_grads(aux_params, world)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
         opt.step()
         aux_opt.step()
         step += 1
@@ -200,7 +231,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             n = acc.pop("n")
             rec = {k: v / n for k, v in acc.items()}
             rec["psnr"] = -10 * math.log10(max(rec["mse"], 1e-10))
-            rec.update(step=step, wall_s=round(wall, 1))
+            rec.update(step=step, wall_s=round(wall, 1), lr=cfg.lr * scale)
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.set_postfix(bpp=f"{rec['bpp']:.3f}", psnr=f"{rec['psnr']:.2f}")
@@ -210,7 +241,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             tmp = out / "state.pt.tmp"
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
                         "aux_opt": aux_opt.state_dict(), "step": step, "wall": wall,
-                        "gen": gens, "config": asdict(cfg)}, tmp)
+                        "gen": gens, "torch_rng": torch.get_rng_state(),
+                        "config": asdict(cfg)}, tmp)
             os.replace(tmp, state_path)
     bar.close()
     if world > 1:  # the whole point of DDP: every rank ends with the same weights
