@@ -31,6 +31,20 @@ def _fig2_point(bpp: float, ftypes: dict) -> dict:
     return point
 
 
+def _write_table1(outdir: Path, scopes: dict[str, dict]) -> None:
+    """``table1.md`` (with its legend) and ``table1.csv``, one section per scope."""
+    md = ["# Table I: amortization gap (%)", "",
+          "Ratio = share of the bits of the frames of that type; Gap = (L - L*)/L, "
+          "L* = histogram limit; Bias = E[L - L*] if the symbols followed the learned "
+          "pmfs; Mismatch = Gap - Bias; ± = standard error over frames (delta method); "
+          "Saving/Gap and Saving/Mismatch = closures; Padded bits = share of the bits "
+          "coded at replicate-padded latent positions. Definitions: docs/analysis.md.", ""]
+    for scope, res in scopes.items():
+        md.append(table1_markdown(res, title=scope))
+    (outdir / "table1.md").write_text("\n".join(md))
+    (outdir / "table1.csv").write_text(table1_csv(scopes))
+
+
 def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None,
                  qualities: list[int], gop: str, gop_size: int, frames_per_gop: int,
                  gops: int, start: int, out: str, progress: bool = True,
@@ -89,16 +103,7 @@ def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None
                              for q in qualities}}
     for label, per_q in videos.items():
         scopes[label] = {f"{model_name} q{q}": per_q[f"q{q}"]["frame_types"] for q in qualities}
-    md = ["# Table I: amortization gap (%)", "",
-          "Ratio = share of the bits of the frames of that type; Gap = (L - L*)/L, "
-          "L* = histogram limit; Bias = E[L - L*] if the symbols followed the learned "
-          "pmfs; Mismatch = Gap - Bias; ± = standard error over frames (delta method); "
-          "Saving/Gap and Saving/Mismatch = closures; Padded bits = share of the bits "
-          "coded at replicate-padded latent positions. Definitions: docs/analysis.md.", ""]
-    for scope, res in scopes.items():
-        md.append(table1_markdown(res, title=scope))
-    (outdir / "table1.md").write_text("\n".join(md))
-    (outdir / "table1.csv").write_text(table1_csv(scopes))
+    _write_table1(outdir, scopes)
     # Fig. 2: gap against rate (dataset and per video)
     plot_gap_vs_rate([_fig2_point(dataset[f"q{q}"]["bpp"], dataset[f"q{q}"]["frame_types"])
                       for q in qualities], str(outdir / "fig2_all.png"),
