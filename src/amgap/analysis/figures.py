@@ -11,7 +11,27 @@ import numpy as np  # noqa: E402
 from ..entropy import INFO_KINDS  # noqa: E402
 from .report import TableHistograms  # noqa: E402
 
-__all__ = ["plot_histograms", "plot_gap_vs_rate"]
+__all__ = ["plot_histograms", "plot_gap_vs_rate", "outcomes_with_mass", "sparse_tables"]
+
+
+def outcomes_with_mass(tables, t: int) -> int:
+    """Outcomes of table ``t`` above the 16-bit coder's floor (frequency > 1 of 2^16):
+    those the learned model expects; the floor only keeps the others decodable."""
+    return int((tables.pmf(t) * (1 << 16) > 1.5).sum())
+
+
+def sparse_tables(hist: TableHistograms, key: tuple[str, str]) -> dict[int, tuple[float, int]]:
+    """Tables whose histogram holds, per frame on average, fewer symbols than the table
+    has outcomes with mass: ``table -> (symbols per frame, outcomes with mass)``. Their
+    histogram limit is strongly biased low (docs/analysis.md, "Bias")."""
+    out = {}
+    tables = hist.tables[key]
+    for t, counts in hist.counts[key].items():
+        per_frame = sum(counts.values()) / max(1, hist.frames[key][t])
+        k = outcomes_with_mass(tables, t)
+        if per_frame < k:
+            out[t] = (per_frame, k)
+    return out
 
 
 def plot_histograms(hist: TableHistograms, path: str, title: str, top: int = 3) -> None:
@@ -26,6 +46,7 @@ def plot_histograms(hist: TableHistograms, path: str, title: str, top: int = 3) 
     for r, key in enumerate(keys):
         tables = hist.tables[key]
         tops = hist.top_tables(key, top)
+        sparse = sparse_tables(hist, key)
         for c in range(top):
             ax = axes[r][c]
             if c >= len(tops):
@@ -50,7 +71,13 @@ def plot_histograms(hist: TableHistograms, path: str, title: str, top: int = 3) 
                             label="learned pmf")
             handles = [b1, l1]
             what = "channel" if tables.family == "factorized" else "scale idx"
-            ax.set_title(f"{key[0]} {key[1]}, {what} {t} (N={n})", fontsize=8)
+            head = f"{key[0]} {key[1]}, {what} {t} (N={n})"
+            if t in sparse:  # fewer symbols per frame than outcomes with mass
+                head += f"\nSPARSE: {sparse[t][0]:.0f}/frame < {sparse[t][1]} outcomes"
+            ax.set_title(head, fontsize=8, color="tab:red" if t in sparse else "black")
+            if c == 0:
+                ax.text(0.02, 0.95, f"{len(sparse)}/{len(hist.counts[key])} tables sparse",
+                        transform=ax.transAxes, fontsize=7, va="top", color="tab:red")
             ax.tick_params(labelsize=7)
             if c == 0:
                 ax.set_ylabel("probability", fontsize=8)

@@ -3,15 +3,55 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..coding import EncodeResult
+from ..entropy import InfoStream
+from ..io import padded_size
 from .gap import GapTotals, StreamGap, aggregate, stream_gap  # noqa: F401
 
-__all__ = ["analyze_encoding", "merge_totals", "FRAME_TYPES", "TableHistograms"]
+__all__ = ["analyze_encoding", "merge_totals", "FRAME_TYPES", "TableHistograms",
+           "LatentGeometry"]
 
 FRAME_TYPES = ("I", "P", "B", "Video")
+
+
+@dataclass(frozen=True)
+class LatentGeometry:
+    """Where the replicate-padded border lies in the coded latents.
+
+    Frames are padded bottom/right to ``pad_multiple``; main latents have stride
+    ``main_stride`` (four stride-2 stages in every shipped codec); a side latent's stride
+    follows from its channel count (one table per channel) and its symbol count. A
+    latent position is *padded* when its ``stride x stride`` footprint lies wholly in
+    the border (positions straddling the frame edge count as picture)."""
+
+    width: int
+    height: int
+    pad_multiple: int
+    main_stride: int = 16
+
+    def padded_mask(self, stream: InfoStream) -> np.ndarray | None:
+        """Boolean mask of the stream's symbols at padded positions (None: shape unknown)."""
+        ph, pw = padded_size(self.height, self.width, self.pad_multiple)
+        n = len(stream)
+        if stream.kind.level == "main":
+            stride = self.main_stride
+        else:
+            channels = len(stream.tables)
+            if not channels or n % channels:
+                return None
+            stride = int(round(np.sqrt(ph * pw * channels / n)))
+        if stride <= 0 or ph % stride or pw % stride:
+            return None
+        hl, wl = ph // stride, pw // stride
+        if n % (hl * wl):
+            return None
+        rows = np.arange(hl)[:, None] >= -(-self.height // stride)
+        cols = np.arange(wl)[None, :] >= -(-self.width // stride)
+        return np.tile((rows | cols).reshape(-1), n // (hl * wl))
 
 
 class TableHistograms:
@@ -22,10 +62,14 @@ class TableHistograms:
             lambda: defaultdict(lambda: defaultdict(int)))
         self.bits: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
         self.tables: dict[tuple[str, str], object] = {}
+        # frames in which each table coded symbols (symbols per frame = counts / frames)
+        self.frames: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
     def add(self, ftype: str, stream, gap: StreamGap) -> None:
         key = (ftype, stream.kind.value)
         self.tables[key] = stream.tables
+        for t in gap.tables.table.tolist():
+            self.frames[key][t] += 1
         ts, vs, cs = stream.histogram()
         for t, v, c in zip(ts.tolist(), vs.tolist(), cs.tolist(), strict=True):
             self.counts[key][t][v] += c
@@ -37,12 +81,26 @@ class TableHistograms:
         return sorted(bits, key=lambda t: -bits[t])[:n]
 
 
-def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None) -> dict:
-    """Per-frame and per-frame-type gap figures of one encoded video."""
+def _frame_json(fj: dict) -> dict:
+    """One frame's figures for report.json (moments and standard errors are for
+    aggregates over frames)."""
+    drop = {"moments", "gap_se", "bias_se", "mismatch_gap_se"}
+    return {k: {a: b for a, b in v.items() if a not in drop} for k, v in fj["info"].items()
+            if v["bits"] > 0}
+
+
+def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None,
+                     pad_multiple: int | None = None) -> dict:
+    """Per-frame and per-frame-type gap figures of one encoded video.
+
+    ``pad_multiple``: the codec's padding multiple; with it, bits at padded latent
+    positions are reported (``pad_bits``, ``pad_share``)."""
     per_frame_gaps: list[tuple[str, GapTotals]] = []
     frames = []
+    h = res.header
+    geo = LatentGeometry(h.width, h.height, pad_multiple) if pad_multiple else None
     for st, streams in zip(res.stats, res.streams, strict=True):
-        gaps = [stream_gap(s) for s in streams]
+        gaps = [stream_gap(s, geo.padded_mask(s) if geo else None) for s in streams]
         ftype = st.ftype.name
         if hist is not None:
             for s, g in zip(streams, gaps, strict=True):
@@ -58,10 +116,10 @@ def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None) -> 
                        "payload_bytes": sum(st.payload_bytes.values()),
                        "psnr_rgb": st.psnr_rgb, "psnr_y": st.psnr_y,
                        "bits": fj["bits"], "limit_bits": fj["limit_bits"], "gap": fj["gap"],
+                       "bias": fj["bias"], "mismatch_gap": fj["mismatch_gap"],
                        **({"saving": fj["saving"]} if "saving" in fj else {}),
-                       "info": {k: v for k, v in fj["info"].items() if v["bits"] > 0}})
+                       "info": _frame_json(fj)})
     totals = aggregate(per_frame_gaps)
-    h = res.header
     n = h.num_frames
     total_bytes = len(res.to_bytes())
     return {

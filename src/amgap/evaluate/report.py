@@ -19,17 +19,7 @@ METRICS = {"bpp": "bpp", "psnr-rgb": "psnr_rgb", "psnr-y": "psnr_y",
 
 
 def _totals_from_json(ftypes: dict) -> dict[str, GapTotals]:
-    out = {}
-    for t, ft in ftypes.items():
-        g = GapTotals()
-        for k, info in ft["info"].items():
-            g.bits[k] = info["bits"]
-            g.limit_bits[k] = info["limit_bits"]
-            g.learned_bytes[k] = info.get("learned_bytes", 0.0)
-            g.reparam_bytes[k] = info.get("reparam_bytes", 0.0)
-        g.frames = ft["frames"]
-        out[t] = g
-    return out
+    return {t: GapTotals.from_json(ft) for t, ft in ftypes.items()}
 
 
 def bd_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> tuple:
