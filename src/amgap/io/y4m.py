@@ -1,6 +1,7 @@
 """YUV4MPEG2 (``.y4m``) reading and writing.
 
-Reads 8- to 16-bit 4:2:0 / 4:2:2 / 4:4:4 and greyscale (``Cmono``); writes 8-bit 4:2:0.
+Reads 8- to 16-bit 4:2:0 / 4:2:2 / 4:4:4 and greyscale (``Cmono``, ``Cmono16``, ...: every
+planar layout FFmpeg writes but 4:1:1 and alpha); writes 8-bit 4:2:0 to a file or a stream.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ __all__ = ["Y4MReader", "write_y4m", "MAX_DIMENSION"]
 MAGIC = b"YUV4MPEG2"
 MAX_DIMENSION = 16384
 
-# Y4M colourspace tag -> (chroma subsampling, bit depth)
+# Y4M colourspace tag -> (chroma subsampling, bit depth): every progressive planar YUV
+# layout FFmpeg's yuv4mpegpipe muxer writes (8-bit 4:1:1 and 4:4:4+alpha excepted).
 _COLORSPACES = {
     "420": ("420", 8), "420jpeg": ("420", 8), "420paldv": ("420", 8), "420mpeg2": ("420", 8),
     "422": ("422", 8), "444": ("444", 8), "mono": ("mono", 8),
-    "420p10": ("420", 10), "422p10": ("422", 10), "444p10": ("444", 10), "mono10": ("mono", 10),
-    "420p12": ("420", 12), "422p12": ("422", 12), "444p12": ("444", 12), "mono12": ("mono", 12),
-    "420p16": ("420", 16), "444p16": ("444", 16), "mono16": ("mono", 16),
+    **{f"{c}p{d}": (c, d) for c in ("420", "422", "444") for d in (9, 10, 12, 14, 16)},
+    **{f"mono{d}": ("mono", d) for d in (9, 10, 12, 16)},
 }
 
 
@@ -37,7 +38,8 @@ def _parse_header(line: bytes, path: str) -> tuple[int, int, Fraction, str, int]
         raise VideoFormatError(f"{path}: not a Y4M file (missing YUV4MPEG2 signature)")
     width = height = 0
     fps = Fraction(25)
-    cs = "420jpeg"
+    cs = None
+    alt = "420jpeg"  # FFmpeg's fallback; its older XYSCSS extension may name the layout
     for f in fields[1:]:
         key, val = f[0], f[1:]
         try:
@@ -50,12 +52,15 @@ def _parse_header(line: bytes, path: str) -> tuple[int, int, Fraction, str, int]
                 fps = Fraction(int(num), int(den))
             elif key == "C":
                 cs = val
+            elif key == "X" and val.startswith("YSCSS="):
+                alt = val[6:].lower()
             elif key == "I" and val not in ("p", "?"):
                 raise VideoFormatError(f"{path}: interlaced Y4M (I{val}) is not supported")
         except (ValueError, ZeroDivisionError) as exc:
             raise VideoFormatError(f"{path}: bad Y4M header field {f!r}") from exc
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
         raise VideoFormatError(f"{path}: bad Y4M frame size {width}x{height}")
+    cs = cs or alt
     if cs not in _COLORSPACES:
         raise VideoFormatError(
             f"{path}: Y4M colourspace C{cs} is not supported "
