@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from .._fs import atomic_write
+
 __all__ = ["Job", "job_key", "run_job", "ms_ssim_rgb"]
 
 
@@ -116,7 +118,5 @@ def run_job(job: Job) -> dict:
         "frame_types": rep["frame_types"], "cached": False,
     }
     os.makedirs(job.cache_dir, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rec))
-    os.replace(tmp, path)  # a killed run leaves no half-written result
+    atomic_write(path, json.dumps(rec))  # a killed run leaves no half-written result
     return rec

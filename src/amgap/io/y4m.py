@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
+from .._fs import atomic_file
 from ..errors import VideoFormatError
 from .base import VideoInfo, VideoReader
 from .color import chroma_size, planes_to_rgb, rgb_to_planes
@@ -119,19 +121,27 @@ class Y4MReader(VideoReader):
                 index += 1
 
 
-def write_y4m(path: str | os.PathLike, frames: Iterable[torch.Tensor], fps: Fraction) -> int:
-    """Write RGB frames as 8-bit 4:2:0 Y4M (``C420jpeg``); returns the number of frames."""
+def write_y4m(dest: str | os.PathLike | BinaryIO, frames: Iterable[torch.Tensor],
+              fps: Fraction) -> int:
+    """Write RGB frames as 8-bit 4:2:0 Y4M (``C420jpeg``) to a file (atomically) or an
+    open binary stream (e.g. stdout); returns the number of frames."""
+    if not isinstance(dest, (str, os.PathLike)):
+        return _write_y4m(dest, frames, Fraction(fps))
+    with atomic_file(dest) as fh:
+        return _write_y4m(fh, frames, Fraction(fps))
+
+
+def _write_y4m(fh: BinaryIO, frames: Iterable[torch.Tensor], fps: Fraction) -> int:
     n = 0
-    with open(path, "wb") as fh:
-        for frame in frames:
-            y, u, v = rgb_to_planes(frame)
-            if n == 0:
-                h, w = y.shape
-                fh.write(b"YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C420jpeg\n"
-                         % (w, h, fps.numerator, fps.denominator))
-            fh.write(b"FRAME\n")
-            fh.write(y.tobytes())
-            fh.write(u.tobytes())
-            fh.write(v.tobytes())
-            n += 1
+    for frame in frames:
+        y, u, v = rgb_to_planes(frame)
+        if n == 0:
+            h, w = y.shape
+            fh.write(b"YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C420jpeg\n"
+                     % (w, h, fps.numerator, fps.denominator))
+        fh.write(b"FRAME\n")
+        fh.write(y.tobytes())
+        fh.write(u.tobytes())
+        fh.write(v.tobytes())
+        n += 1
     return n

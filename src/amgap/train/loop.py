@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from .._fs import atomic_path
 from ..codecs.bflow import forward_b
 from ..zoo import ARCHS, B_ARCHS, load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
@@ -207,11 +208,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
         if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
             gens = gen.get_state()
-            tmp = out / "state.pt.tmp"
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
-                        "aux_opt": aux_opt.state_dict(), "step": step, "wall": wall,
-                        "gen": gens, "config": asdict(cfg)}, tmp)
-            os.replace(tmp, state_path)
+            with atomic_path(state_path) as tmp:
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                            "aux_opt": aux_opt.state_dict(), "step": step, "wall": wall,
+                            "gen": gens, "config": asdict(cfg)}, tmp)
     bar.close()
     if world > 1:  # the whole point of DDP: every rank ends with the same weights
         hashes: list = [None] * world
