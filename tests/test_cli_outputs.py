@@ -119,3 +119,9 @@ def test_closed_pipe_is_quiet():
     err = p.stderr.read().decode()
     assert p.wait(timeout=120) == 141
     assert err == "", err
+
+
+def test_encode_checks_output_folder_first(tmp_path, capsys):
+    rc, out, err = run(capsys, "encode", "carphone", "-n", "1", "-o",
+                       str(tmp_path / "missing" / "a.amg"), "--quiet", *MODEL)
+    assert rc == 2 and "no such folder" in err and "internal" not in err and out == ""

@@ -179,6 +179,8 @@ def cmd_encode(args) -> int:
 
     if os.path.isdir(args.output):
         raise UsageError(f"{args.output}: is a directory, expected an output .amg file")
+    from .io import check_file_output
+    check_file_output(args.output)  # a missing or read-only folder fails now, not after encoding
     reader = _open_input(args)
     loaded = resolve_model(args.model, args.checkpoint, args.quality)
     count = args.frames if args.frames is not None else (reader.info.num_frames or 10**9)

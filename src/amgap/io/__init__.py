@@ -13,7 +13,14 @@ from .base import VideoInfo, VideoReader
 from .padding import crop, pad_to_multiple, padded_size
 from .png import PNGFolderReader, natural_key, write_png_folder
 from .samples import SAMPLES, is_sample, sample_path
-from .writers import SUPPORTED_OUTPUTS, OutputTarget, check_output, output_target, write_video
+from .writers import (
+    SUPPORTED_OUTPUTS,
+    OutputTarget,
+    check_file_output,
+    check_output,
+    output_target,
+    write_video,
+)
 from .y4m import Y4MReader, write_y4m
 from .yuv import YUVReader, parse_yuv_name, write_yuv
 
@@ -21,7 +28,7 @@ __all__ = [
     "VideoInfo", "VideoReader", "open_video", "write_y4m", "write_png_folder", "pad_to_multiple",
     "crop", "padded_size", "parse_yuv_name", "SAMPLES", "sample_path", "Y4MReader", "YUVReader",
     "PNGFolderReader", "AVReader", "write_yuv", "write_video", "output_target", "check_output",
-    "OutputTarget", "SUPPORTED_OUTPUTS", "natural_key",
+    "OutputTarget", "SUPPORTED_OUTPUTS", "natural_key", "check_file_output",
 ]
 
 

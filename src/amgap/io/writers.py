@@ -32,7 +32,7 @@ from .y4m import write_y4m
 from .yuv import write_yuv
 
 __all__ = ["OutputTarget", "SUPPORTED_OUTPUTS", "output_target", "check_output",
-           "write_video"]
+           "check_file_output", "write_video"]
 
 SUPPORTED_OUTPUTS = ("NAME.y4m (8-bit 4:2:0 Y4M), - (Y4M on stdout), NAME.yuv (raw 8-bit "
                      "4:2:0), or a folder / a name without extension (PNG frames)")
@@ -68,6 +68,15 @@ def _check_folder(folder: str, what: str) -> None:
         raise UsageError(f"{folder}: folder is not writable (for {what})")
 
 
+def check_file_output(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output file that cannot be created: a directory, or
+    a folder that does not exist or is not writable (also used for ``encode -o``)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory, expected an output file name")
+    _check_folder(os.path.dirname(os.path.abspath(path)), path)
+
+
 def check_output(target: OutputTarget) -> None:
     """Refuse, before any work, an output that cannot be written or would clobber a
     user's files."""
@@ -76,12 +85,10 @@ def check_output(target: OutputTarget) -> None:
         if sys.stdout.isatty():
             raise UsageError("-o - writes binary Y4M on stdout: redirect it or pipe it")
         return
-    parent = os.path.dirname(os.path.abspath(path.rstrip("/")))
     if target.kind != "png":
-        if os.path.isdir(path):
-            raise UsageError(f"{path}: is a directory")
-        _check_folder(parent, path)
+        check_file_output(path)
         return
+    parent = os.path.dirname(os.path.abspath(path.rstrip("/")))
     if os.path.exists(path):
         if not os.path.isdir(path):
             raise UsageError(f"{path}: exists and is not a folder (use a .y4m name for Y4M)")
