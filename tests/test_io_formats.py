@@ -143,3 +143,12 @@ def test_y4m_xyscss_when_no_c_tag(tmp_path):
     r = open_video(p)
     assert r.info.bitdepth == 10
     assert torch.equal(next(iter(r)), planes_to_rgb(y, uv, uv, bitdepth=10))
+
+
+def test_png_16_bit_transparency_key_is_refused(tmp_path):
+    g16 = RNG.integers(1, 65536, (H, W)).astype(np.uint16)
+    g16[1, 1] = 0
+    (tmp_path / "k").mkdir()
+    Image.fromarray(g16).save(tmp_path / "k" / "0.png", transparency=0)
+    with pytest.raises(VideoFormatError, match="1 of 30 pixels"):
+        list(open_video(tmp_path / "k"))

@@ -61,22 +61,31 @@ def _read_av16(path: Path) -> np.ndarray:
     return rows[:, : frame.width * c].reshape(frame.height, frame.width, c)
 
 
+def _key_to_alpha(arr: np.ndarray, key, top: int) -> np.ndarray:
+    """A 16-bit PNG's tRNS colour key as an alpha channel (Pillow keeps only the key)."""
+    if key is None or arr.shape[2] not in (1, 3):
+        return arr
+    key = np.asarray(key if isinstance(key, tuple) else (key,), dtype=arr.dtype)
+    alpha = np.where((arr == key).all(axis=2), 0, top).astype(arr.dtype)
+    return np.concatenate([arr, alpha[..., None]], axis=2)
+
+
 def _pixels(path: Path) -> tuple[np.ndarray, float]:
     """Pixels ``[H, W, C]`` (C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) and their maximum."""
     with Image.open(path) as im:
         if getattr(im, "n_frames", 1) > 1:
             raise VideoFormatError(f"{path}: animated PNG ({im.n_frames} frames); "
                                    "give one frame per file")
-        if _rawmode(im).endswith(";16B") and not im.mode.startswith("I"):
-            return _read_av16(path), 65535.0
+        if _rawmode(im).endswith(";16B") or im.mode.startswith("I"):
+            arr = _read_av16(path) if not im.mode.startswith("I") else \
+                np.asarray(im).astype(np.uint16)[..., None]
+            return _key_to_alpha(arr, im.info.get("transparency"), 65535), 65535.0
         if "transparency" in im.info and im.mode in ("1", "L", "P", "RGB"):
             im = im.convert("LA" if im.mode in ("1", "L") else "RGBA")
         elif im.mode == "P":
             im = im.convert("RGB")
         elif im.mode == "1":
             im = im.convert("L")
-        if im.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey
-            return np.asarray(im).astype(np.uint16)[..., None], 65535.0
         if im.mode not in ("L", "LA", "RGB", "RGBA"):
             raise VideoFormatError(f"{path}: unsupported PNG pixel mode {im.mode}")
         arr = np.asarray(im)
