@@ -34,7 +34,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     renamed onto ``path`` with the umask's mode when the block succeeds, removed when not."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=_PREFIX, dir=folder)
+    # the target's name as suffix: writers that derive names from it (torch.save's zip
+    # archive) then see a normal name, not a bare dot-file
+    fd, tmp = tempfile.mkstemp(prefix=_PREFIX, suffix="-" + os.path.basename(path), dir=folder)
     os.close(fd)
     try:
         yield tmp
