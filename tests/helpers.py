@@ -26,3 +26,25 @@ def raw_y4m(path, width: int, height: int, colourspace: str, frames, dtype=np.ui
             fh.write(b"FRAME\n")
             for p in planes:
                 fh.write(np.asarray(p, dtype=dtype).tobytes())
+
+
+def raw_png(path, arr, color_type: int, bitdepth: int) -> None:
+    """Write a PNG by hand (no filter, one IDAT): any colour type and bit depth, including
+    the 16-bit colour forms Pillow cannot write. ``arr`` is ``[H, W]`` or ``[H, W, C]``."""
+    import struct
+    import zlib
+
+    arr = np.asarray(arr)
+    h, w = arr.shape[:2]
+    dt = ">u2" if bitdepth == 16 else "u1"
+    rows = b"".join(b"\x00" + np.ascontiguousarray(arr[i]).astype(dt).tobytes()
+                    for i in range(h))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data)))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, bitdepth, color_type, 0, 0, 0)
+    with open(path, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
+                 + chunk(b"IEND", b""))

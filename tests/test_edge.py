@@ -84,7 +84,8 @@ def test_empty_folder_and_directory_outputs(tmp_path, capsys):
     assert rc == 2 and "other files" in capsys.readouterr().err
     assert (user / "notes.txt").read_text() == "precious"
     rc = main(["decode", str(amg), "-o", str(tmp_path / "b.amg"), "--quiet"])
-    assert rc == 2 and "not a folder" in capsys.readouterr().err  # never overwrites input
+    assert rc == 2 and "supported outputs" in capsys.readouterr().err  # never overwrites input
+    assert amg.read_bytes().startswith(b"\x8bAMG")
 
 
 def _encode_hash(threads: int) -> str:

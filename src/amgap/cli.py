@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from ._argtypes import list_of, positive_fraction
 from .errors import AmgapError, UsageError
 
 EXIT_USAGE = 2
@@ -40,7 +40,7 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", type=int, default=0, help="first frame (0-based)")
     p.add_argument("--width", type=int, help="raw YUV width (when not in the file name)")
     p.add_argument("--height", type=int, help="raw YUV height")
-    p.add_argument("--fps", type=Fraction, help="frame rate for raw YUV / PNG folders")
+    p.add_argument("--fps", type=positive_fraction, help="frame rate for raw YUV / PNG folders")
     p.add_argument("--bitdepth", type=int, help="raw YUV bit depth")
 
 
@@ -65,9 +65,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decode an .amg bitstream to Y4M or a PNG folder")
     p.add_argument("input", help=".amg file")
     p.add_argument("-o", "--output", required=True,
-                   help="output .y4m file, or a folder (or a name without .y4m) for PNGs")
+                   help="output .y4m, .yuv (raw 4:2:0), - (Y4M on stdout), or a folder / a "
+                        "name without extension (PNG frames)")
     p.add_argument("--checkpoint", help="checkpoint file, when the stream was encoded with one")
-    p.add_argument("--reference", help="original video, to report PSNR")
+    p.add_argument("--reference", help="original video, to report PSNR and MS-SSIM")
+    p.add_argument("--start", type=int, default=0,
+                   help="first reference frame: the --start the stream was encoded with")
     p.add_argument("--force", action="store_true",
                    help="decode even on model mismatch; report every mismatching frame")
     p.add_argument("--max-pixels", type=int, default=1 << 22,
@@ -79,7 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="videos (files, folders or sample names)")
     p.add_argument("--model")
     p.add_argument("--checkpoint")
-    p.add_argument("--quality", "-q", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--quality", "-q", default=[1, 4], **list_of(int))
     p.add_argument("--gop", default="ssf", choices=["ssf", "lhbdc", "aivc"])
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="mode whose real savings fill the Saving columns")
@@ -93,9 +96,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="RD, BD-rate, gap and saving over a dataset")
     p.add_argument("dataset", nargs="+", help="video files, folders, sample names")
     p.add_argument("--model")
-    p.add_argument("--gop", default="ssf", help="comma list of GOP structures")
-    p.add_argument("--quality", "-q", type=int, nargs="+", default=[1, 2, 3, 4])
-    p.add_argument("--reparam", default="off,paper,optimal", help="comma list of modes")
+    p.add_argument("--gop", default=["ssf"], help="GOP structures (space or comma list)",
+                   **list_of(str, ["ssf", "lhbdc", "aivc"], "GOP"))
+    p.add_argument("--quality", "-q", default=[1, 2, 3, 4], **list_of(int))
+    p.add_argument("--reparam", default=["off", "paper", "optimal"], help="modes (list)",
+                   **list_of(str, ["off", "paper", "optimal"], "mode"))
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--out", required=True)
@@ -153,8 +158,18 @@ def _summary(width: int, height: int, total_bytes: int, stats, fps: Fraction) ->
         "bytes": total_bytes, "bpp": total_bytes * 8 / (width * height * n),
         "psnr_rgb": sum(ps) / len(ps) if ps else None,
         "psnr_y": sum(py) / len(py) if py else None,
+        **_metrics_summary(per),
         "per_frame": [s.to_json() for s in per],
     }
+
+
+def _metrics_summary(stats) -> dict:
+    """Mean PSNR-YUV and MS-SSIM (and the MS-SSIM scales used), when measured."""
+    from .metrics import mean_quality
+
+    qs = [s.quality for s in stats if s.quality is not None]
+    m = mean_quality(qs) if qs else {}
+    return {k: m.get(k) for k in ("psnr_yuv", "ms_ssim", "ms_ssim_scales")}
 
 
 def cmd_encode(args) -> int:
@@ -164,6 +179,8 @@ def cmd_encode(args) -> int:
 
     if os.path.isdir(args.output):
         raise UsageError(f"{args.output}: is a directory, expected an output .amg file")
+    from .io import check_file_output
+    check_file_output(args.output)  # a missing or read-only folder fails now, not after encoding
     reader = _open_input(args)
     loaded = resolve_model(args.model, args.checkpoint, args.quality)
     count = args.frames if args.frames is not None else (reader.info.num_frames or 10**9)
@@ -188,7 +205,8 @@ def cmd_encode(args) -> int:
                   ideal_payload_bytes_learned=round(ideal, 1),
                   estimated_bytes=round(coded, 1),
                   container_overhead_bytes=len(data) - payload - params,
-                  header_bytes=header_bytes)
+                  header_bytes=header_bytes,
+                  input_files=reader.files_read(args.start, res.header.num_frames))
     if args.json:
         print(json.dumps(report))
     else:
@@ -199,58 +217,47 @@ def cmd_encode(args) -> int:
     return 0
 
 
-def _output_is_png(path: str) -> bool:
-    return os.path.isdir(path) or not path.lower().endswith(".y4m")
+def _open_reference(path: str, start: int, header):
+    """The reference video for ``decode --reference``, checked before any decoding: its
+    frames from ``start`` must cover the stream (same size, at least as many frames)."""
+    from .io import open_video
+
+    if start < 0:
+        raise UsageError("--start must be >= 0")
+    reader = open_video(path)
+    info, n = reader.info, header.num_frames
+    if (info.width, info.height) != (header.width, header.height):
+        raise UsageError(f"{path}: frames are {info.width}x{info.height}, the stream's are "
+                         f"{header.width}x{header.height}")
+    if info.num_frames is not None and info.num_frames - start < n:
+        raise UsageError(f"{path}: {max(0, info.num_frames - start)} frames from --start "
+                         f"{start}, fewer than the stream's {n}")
+    return reader
 
 
-_PNG_NAME = re.compile(r"^\d{5}\.png$")
-
-
-def _check_png_output(out: str) -> None:
-    if os.path.exists(out):
-        if not os.path.isdir(out):
-            raise UsageError(f"{out}: exists and is not a folder (use a .y4m name for Y4M)")
-        foreign = [f for f in os.listdir(out) if not _PNG_NAME.match(f)]
-        if foreign:
-            raise UsageError(f"{out}: folder holds other files ({foreign[0]}); "
-                             "give an empty or new folder")
-
-
-def _write_png_output(out: str, frames) -> None:
-    """PNG frames into ``out``: a new folder, or one holding only amgap's own frames
-    (never anything else of the user's). Written beside, then moved in."""
-    import shutil
-    import tempfile
-
-    from .io import write_png_folder
-
-    _check_png_output(out)
-    parent = os.path.dirname(os.path.abspath(out))
-    tmp = tempfile.mkdtemp(prefix=".amgap-", dir=parent)
-    try:
-        write_png_folder(tmp, frames)
-        os.makedirs(out, exist_ok=True)
-        for f in os.listdir(out):  # earlier amgap frames only (checked above)
-            os.unlink(os.path.join(out, f))
-        for f in sorted(os.listdir(tmp)):
-            os.replace(os.path.join(tmp, f), os.path.join(out, f))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _measure_against(reader, start: int, res) -> None:
+    """Fill every frame's metrics from the reference frames ``start ..``."""
+    by_index = sorted(res.stats, key=lambda st: st.display_index)
+    ref = reader.frames(start, len(by_index))
+    for st, orig in zip(by_index, ref, strict=False):
+        st.measure(orig, res.frames[st.display_index])
+    if any(st.quality is None for st in by_index):
+        raise UsageError(f"{reader.path}: fewer frames from --start {start} than the "
+                         f"stream's {len(by_index)}")
 
 
 def cmd_decode(args) -> int:
-    import tempfile
-
     from .bitstream import read_file
-    from .coding import _quality, decode_video
-    from .io import write_y4m
+    from .coding import decode_video
+    from .io import check_output, output_target, write_video
     from .zoo import SOURCE_FILE, SOURCE_INIT, init_model, load_checkpoint, load_zoo
 
-    if _output_is_png(args.output):
-        _check_png_output(args.output)  # before any work: never clobber a user's folder
-    elif os.path.isdir(args.output):
-        raise UsageError(f"{args.output}: is a directory")
+    target = output_target(args.output)  # a supported output, or one line listing them
+    check_output(target)  # before any work: writable, and never clobbering a user's folder
+    if target.kind == "stdout" and args.json:
+        raise UsageError("-o - writes the video on stdout: --json cannot share it")
     header, records = read_file(args.input)
+    reader = _open_reference(args.reference, args.start, header) if args.reference else None
     if args.checkpoint:
         loaded = load_checkpoint(args.checkpoint, quality=header.quality)
     elif header.model_source == SOURCE_FILE:
@@ -263,28 +270,10 @@ def cmd_decode(args) -> int:
     res = decode_video(header, records, loaded, force=args.force, progress=not args.quiet,
                        max_pixels=args.max_pixels)
     fps = Fraction(header.fps_num, header.fps_den)
-    if args.reference:
-        from .io import open_video
-
-        ref = list(open_video(args.reference).frames(0, header.num_frames))
-        if len(ref) != header.num_frames or ref[0].shape[-2:] != (header.height, header.width):
-            raise UsageError(f"{args.reference}: does not match the stream's "
-                             f"{header.num_frames} frames of {header.width}x{header.height}")
-        for st in res.stats:
-            st.psnr_rgb, st.psnr_y = _quality(ref[st.display_index], res.frames[st.display_index])
+    if reader is not None:
+        _measure_against(reader, args.start, res)
     out = args.output
-    folder = os.path.dirname(os.path.abspath(out))
-    if _output_is_png(out):
-        _write_png_output(out, res.frames)
-    else:
-        fd, tmp = tempfile.mkstemp(prefix=".amgap-", dir=folder)
-        os.close(fd)
-        try:
-            write_y4m(tmp, res.frames, fps)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    write_video(target, res.frames, fps)
     size = os.path.getsize(args.input)
     report = _summary(header.width, header.height, size, res.stats, fps)
     report.update(verified=res.verified, first_mismatch=res.first_mismatch, output=out,
@@ -405,14 +394,7 @@ def cmd_analyze(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
 
-    gops = [g for g in args.gop.split(",") if g]
-    modes = [m for m in args.reparam.split(",") if m]
-    for g in gops:
-        if g not in ("ssf", "lhbdc", "aivc"):
-            raise UsageError(f"unknown GOP structure {g!r}")
-    for m in modes:
-        if m not in ("off", "paper", "optimal"):
-            raise UsageError(f"unknown reparameterization mode {m!r}")
+    gops, modes = list(dict.fromkeys(args.gop)), list(dict.fromkeys(args.reparam))
     engine = "dask" if args.dask else args.engine
     try:
         summary = evaluate(args.dataset, model=args.model, gops=gops, qualities=args.quality,
@@ -433,13 +415,31 @@ COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "encode": cmd_enco
             "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo, "train": cmd_train}
 
 
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
+
+
+def _stdout_closed() -> int:
+    """stdout's reader went away (``amgap ... | head``): stop quietly with 141, as a C tool
+    killed by SIGPIPE does, so ``set -o pipefail`` scripts see a cut output, not success.
+    stdout is pointed at /dev/null so Python's flush at exit cannot fail a second time."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured)
+        pass
+    return EXIT_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-        return COMMANDS[args.command](args)
+        rc = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe surfaces here, not at interpreter exit
+        return rc
+    except BrokenPipeError:
+        return _stdout_closed()
     except AmgapError as exc:
         print(f"amgap: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -33,7 +33,7 @@ from .entropy import (
 from .entropy.reparam import MODES, Reparameterizer
 from .errors import BitstreamError, DesyncError, UsageError
 from .io import crop, pad_to_multiple, padded_size
-from .io.color import rgb_to_ycbcr
+from .metrics import FrameQuality, frame_quality, psnr  # noqa: F401  (psnr: was defined here)
 from .zoo import LoadedModel, make_codec
 
 __all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode_video",
@@ -46,18 +46,6 @@ def recon_checksum(x: torch.Tensor) -> bytes:
     """8-byte checksum of a reconstruction as 8-bit RGB (what the user gets)."""
     q = (x.clamp(0, 1) * 255.0).round().to(torch.uint8).contiguous().numpy()
     return hashlib.blake2b(q.tobytes(), digest_size=8).digest()
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(torch.mean((a.float() - b.float()) ** 2))
-    return float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse))
-
-
-def _quality(orig: torch.Tensor, rec: torch.Tensor) -> tuple[float, float]:
-    rec = rec.clamp(0, 1)
-    y_o = rgb_to_ycbcr(orig[None])[0, 0]
-    y_r = rgb_to_ycbcr(rec[None])[0, 0]
-    return psnr(orig, rec), psnr(y_o, y_r)
 
 
 @dataclass
@@ -74,6 +62,7 @@ class FrameStats:
     learned_payload_bytes: dict[str, int] = field(default_factory=dict)  # when measured
     psnr_rgb: float | None = None
     psnr_y: float | None = None
+    quality: FrameQuality | None = None  # every metric (amgap.metrics), when measured
     ms: float = 0.0
     verified: bool | None = None
 
@@ -84,8 +73,15 @@ class FrameStats:
             "payload_bytes": self.payload_bytes, "param_bytes": self.param_bytes,
             "ideal_bits": self.ideal_bits, "coded_bits": self.coded_bits,
             "psnr_rgb": self.psnr_rgb, "psnr_y": self.psnr_y, "ms": round(self.ms, 2),
+            **({"psnr_yuv": self.quality.psnr_yuv, "ms_ssim": self.quality.ms_ssim}
+               if self.quality else {}),
             **({"verified": self.verified} if self.verified is not None else {}),
         }
+
+    def measure(self, orig: torch.Tensor, rec: torch.Tensor) -> None:
+        """Fill the quality fields: ``rec`` (reconstruction) against ``orig``."""
+        self.quality = frame_quality(orig, rec)
+        self.psnr_rgb, self.psnr_y = self.quality.psnr_rgb, self.quality.psnr_y
 
 
 @dataclass
@@ -168,7 +164,7 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
         rec_rgb = crop(x_hat, height, width)[0]
         record = FrameRecord(int(step.ftype), step.display_index, recon_checksum(rec_rgb), srecs)
         st.ms = (time.perf_counter() - t0) * 1000.0
-        st.psnr_rgb, st.psnr_y = _quality(frame_list[step.display_index], rec_rgb)
+        st.measure(frame_list[step.display_index], rec_rgb)
         packed.append(pack_frame(record))
         st.record_bytes = len(packed[-1])
         records.append(record)
@@ -279,6 +275,7 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
         st.ms = (time.perf_counter() - t0) * 1000.0
         st.payload_bytes = {INFO_KINDS[s.kind].value: len(s.data) for s in rec.streams}
         st.param_bytes = {INFO_KINDS[s.kind].value: len(s.params) for s in rec.streams}
+        st.record_bytes = len(pack_frame(rec))
         st.verified = recon_checksum(rgb) == rec.recon_checksum
         if not st.verified:
             verified = False

@@ -16,17 +16,13 @@ import torch
 
 from ..io import AVReader
 from ..io.color import rgb_to_ycbcr
+from ..metrics import psnr
 
 __all__ = ["ffmpeg_available", "x264_points"]
 
 
 def ffmpeg_available() -> bool:
     return shutil.which("ffmpeg") is not None
-
-
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(torch.mean((a - b) ** 2))
-    return 10 * torch.log10(torch.tensor(1.0 / mse)).item() if mse > 0 else float("inf")
 
 
 def x264_points(source: str | Path, originals: list[torch.Tensor], crfs: list[int],
@@ -45,8 +41,8 @@ def x264_points(source: str | Path, originals: list[torch.Tensor], crfs: list[in
                    "-threads", "1", "-f", ext, str(bs)]
             subprocess.run(cmd, check=True, capture_output=True)
             dec = list(AVReader(bs).frames(0, n))
-            pr = sum(_psnr(o, d) for o, d in zip(originals, dec, strict=True)) / n
-            py = sum(_psnr(rgb_to_ycbcr(o[None])[0, 0], rgb_to_ycbcr(d[None])[0, 0])
+            pr = sum(psnr(o, d) for o, d in zip(originals, dec, strict=True)) / n
+            py = sum(psnr(rgb_to_ycbcr(o[None])[0, 0], rgb_to_ycbcr(d[None])[0, 0])
                      for o, d in zip(originals, dec, strict=True)) / n
             out.append({"crf": crf, "bpp": bs.stat().st_size * 8 / (w * h * n),
                         "psnr_rgb": pr, "psnr_y": py})

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 
+from .._fs import atomic_write
 from ..errors import BitstreamError
 
 __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "pack_header",
@@ -205,16 +205,7 @@ def write_file(path: str | os.PathLike, data: bytes) -> None:
     path = os.fspath(path)
     if os.path.isdir(path):
         raise BitstreamError(f"{path}: is a directory, expected an output file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".amgap-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data)
 
 
 def read_file(path: str | os.PathLike) -> tuple[Header, list[FrameRecord]]:

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Job", "job_key", "run_job", "ms_ssim_rgb"]
+from .._fs import atomic_write
+
+__all__ = ["Job", "job_key", "run_job"]
+
+# Bumped when a metric's definition changes, so cached results are not mixed with new ones
+# (2: MS-SSIM through amgap.metrics, labelled scales; PSNR-YUV added).
+METRICS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -55,24 +61,9 @@ def job_key(job: Job, weights_hash: str) -> str:
 
     settings = {k: v for k, v in asdict(job).items() if k not in ("cache_dir", "video")}
     blob = json.dumps({"input": _file_digest(job.video), "weights": weights_hash,
-                       "settings": settings, "amgap": __version__}, sort_keys=True)
+                       "settings": settings, "amgap": __version__,
+                       "metrics": METRICS_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def ms_ssim_rgb(a: torch.Tensor, b: torch.Tensor) -> float:
-    """MS-SSIM (5 scales, standard weights) of two RGB frames in [0,1]. The usual 11-tap
-    window needs a side above 160 px; smaller frames use the largest odd window that
-    survives the 4 downsamplings (7 at QCIF), and single-scale SSIM below 49 px."""
-    from pytorch_msssim import ms_ssim, ssim
-
-    side = min(a.shape[-2:])
-    x, y = a[None].clamp(0, 1), b[None].clamp(0, 1)
-    win = 11
-    while win > 3 and side <= (win - 1) * 16:
-        win -= 2
-    if side <= (win - 1) * 16:
-        return float(ssim(x, y, data_range=1.0, win_size=min(win, side - (side + 1) % 2)))
-    return float(ms_ssim(x, y, data_range=1.0, win_size=win))
 
 
 def run_job(job: Job) -> dict:
@@ -82,6 +73,7 @@ def run_job(job: Job) -> dict:
     from ..bitstream import parse
     from ..coding import decode_video, encode_video
     from ..io import open_video
+    from ..metrics import mean_quality
     from ..zoo import resolve_model
 
     loaded = resolve_model(job.model, None, job.quality)
@@ -106,17 +98,18 @@ def run_job(job: Job) -> dict:
     rep = analyze_encoding(res)
     rep.pop("_totals")
     n = len(frames)
+    quality = mean_quality(st.quality for st in res.stats)
     rec = {
         "key": key, "video": job.video, "gop": job.gop, "quality": job.quality,
         "reparam": job.reparam, "model": loaded.name, "weights_hash": loaded.weights_hash.hex(),
         "frames": n, "width": header.width, "height": header.height, "bytes": len(data),
         "bpp": rep["bpp"], "psnr_rgb": rep["psnr_rgb"], "psnr_y": rep["psnr_y"],
-        "ms_ssim_rgb": sum(ms_ssim_rgb(frames[i], dec.frames[i]) for i in range(n)) / n,
+        # the encoder measured its reconstruction, which the decoder just verified is dec's
+        "ms_ssim_rgb": quality["ms_ssim"], "ms_ssim_scales": quality["ms_ssim_scales"],
+        "psnr_yuv": quality["psnr_yuv"],
         "encoding_time": t_enc, "decoding_time": t_dec, "verified": dec.verified,
         "frame_types": rep["frame_types"], "cached": False,
     }
     os.makedirs(job.cache_dir, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rec))
-    os.replace(tmp, path)  # a killed run leaves no half-written result
+    atomic_write(path, json.dumps(rec))  # a killed run leaves no half-written result
     return rec

@@ -1,4 +1,5 @@
-"""Video input/output: Y4M, raw YUV, PNG folders, anything PyAV decodes; colour; padding."""
+"""Video input/output: Y4M, raw YUV, PNG folders, anything PyAV decodes; output writers
+picked from the output name; colour; padding."""
 
 from __future__ import annotations
 
@@ -10,15 +11,24 @@ from ..errors import VideoFormatError
 from .av_reader import AVReader
 from .base import VideoInfo, VideoReader
 from .padding import crop, pad_to_multiple, padded_size
-from .png import PNGFolderReader, write_png_folder
+from .png import PNGFolderReader, natural_key, write_png_folder
 from .samples import SAMPLES, is_sample, sample_path
+from .writers import (
+    SUPPORTED_OUTPUTS,
+    OutputTarget,
+    check_file_output,
+    check_output,
+    output_target,
+    write_video,
+)
 from .y4m import Y4MReader, write_y4m
-from .yuv import YUVReader, parse_yuv_name
+from .yuv import YUVReader, parse_yuv_name, write_yuv
 
 __all__ = [
     "VideoInfo", "VideoReader", "open_video", "write_y4m", "write_png_folder", "pad_to_multiple",
     "crop", "padded_size", "parse_yuv_name", "SAMPLES", "sample_path", "Y4MReader", "YUVReader",
-    "PNGFolderReader", "AVReader",
+    "PNGFolderReader", "AVReader", "write_yuv", "write_video", "output_target", "check_output",
+    "OutputTarget", "SUPPORTED_OUTPUTS", "natural_key", "check_file_output",
 ]
 
 
@@ -27,6 +37,8 @@ def open_video(path: str | os.PathLike, *, width: int | None = None, height: int
     """Open a video by its form: a sample name, a PNG folder, ``.y4m``, ``.yuv`` or any
     file FFmpeg decodes. ``width``/``height``/``fps``/``bitdepth`` are needed only for raw
     YUV whose name does not carry them."""
+    if fps is not None and fps <= 0:
+        raise VideoFormatError(f"frame rate must be positive, got {fps}")
     p = Path(path)
     if not p.exists() and is_sample(str(path)):
         p = sample_path(str(path))

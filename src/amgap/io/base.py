@@ -34,6 +34,11 @@ class VideoReader:
     def _iter_all(self) -> Iterator[torch.Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def files_read(self, start: int = 0, count: int | None = None) -> list[str]:
+        """The files a selection reads (one file for all but PNG folders): what reports
+        name as the input, so a user can see which frames were measured."""
+        return [self.path]
+
     def frames(self, start: int = 0, count: int | None = None) -> Iterator[torch.Tensor]:
         """Frames ``start .. start+count-1`` (all remaining when ``count`` is None)."""
         taken = 0

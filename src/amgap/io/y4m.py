@@ -1,6 +1,7 @@
 """YUV4MPEG2 (``.y4m``) reading and writing.
 
-Reads 8- to 16-bit 4:2:0 / 4:2:2 / 4:4:4 and greyscale (``Cmono``); writes 8-bit 4:2:0.
+Reads 8- to 16-bit 4:2:0 / 4:2:2 / 4:4:4 and greyscale (``Cmono``, ``Cmono16``, ...: every
+planar layout FFmpeg writes but 4:1:1 and alpha); writes 8-bit 4:2:0 to a file or a stream.
 """
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
+from .._fs import atomic_file
 from ..errors import VideoFormatError
 from .base import VideoInfo, VideoReader
 from .color import chroma_size, planes_to_rgb, rgb_to_planes
@@ -21,13 +24,13 @@ __all__ = ["Y4MReader", "write_y4m", "MAX_DIMENSION"]
 MAGIC = b"YUV4MPEG2"
 MAX_DIMENSION = 16384
 
-# Y4M colourspace tag -> (chroma subsampling, bit depth)
+# Y4M colourspace tag -> (chroma subsampling, bit depth): every progressive planar YUV
+# layout FFmpeg's yuv4mpegpipe muxer writes (8-bit 4:1:1 and 4:4:4+alpha excepted).
 _COLORSPACES = {
     "420": ("420", 8), "420jpeg": ("420", 8), "420paldv": ("420", 8), "420mpeg2": ("420", 8),
     "422": ("422", 8), "444": ("444", 8), "mono": ("mono", 8),
-    "420p10": ("420", 10), "422p10": ("422", 10), "444p10": ("444", 10), "mono10": ("mono", 10),
-    "420p12": ("420", 12), "422p12": ("422", 12), "444p12": ("444", 12), "mono12": ("mono", 12),
-    "420p16": ("420", 16), "444p16": ("444", 16), "mono16": ("mono", 16),
+    **{f"{c}p{d}": (c, d) for c in ("420", "422", "444") for d in (9, 10, 12, 14, 16)},
+    **{f"mono{d}": ("mono", d) for d in (9, 10, 12, 16)},
 }
 
 
@@ -37,7 +40,8 @@ def _parse_header(line: bytes, path: str) -> tuple[int, int, Fraction, str, int]
         raise VideoFormatError(f"{path}: not a Y4M file (missing YUV4MPEG2 signature)")
     width = height = 0
     fps = Fraction(25)
-    cs = "420jpeg"
+    cs = None
+    alt = "420jpeg"  # FFmpeg's fallback; its older XYSCSS extension may name the layout
     for f in fields[1:]:
         key, val = f[0], f[1:]
         try:
@@ -50,12 +54,15 @@ def _parse_header(line: bytes, path: str) -> tuple[int, int, Fraction, str, int]
                 fps = Fraction(int(num), int(den))
             elif key == "C":
                 cs = val
+            elif key == "X" and val.startswith("YSCSS="):
+                alt = val[6:].lower()
             elif key == "I" and val not in ("p", "?"):
                 raise VideoFormatError(f"{path}: interlaced Y4M (I{val}) is not supported")
         except (ValueError, ZeroDivisionError) as exc:
             raise VideoFormatError(f"{path}: bad Y4M header field {f!r}") from exc
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
         raise VideoFormatError(f"{path}: bad Y4M frame size {width}x{height}")
+    cs = cs or alt
     if cs not in _COLORSPACES:
         raise VideoFormatError(
             f"{path}: Y4M colourspace C{cs} is not supported "
@@ -114,19 +121,27 @@ class Y4MReader(VideoReader):
                 index += 1
 
 
-def write_y4m(path: str | os.PathLike, frames: Iterable[torch.Tensor], fps: Fraction) -> int:
-    """Write RGB frames as 8-bit 4:2:0 Y4M (``C420jpeg``); returns the number of frames."""
+def write_y4m(dest: str | os.PathLike | BinaryIO, frames: Iterable[torch.Tensor],
+              fps: Fraction) -> int:
+    """Write RGB frames as 8-bit 4:2:0 Y4M (``C420jpeg``) to a file (atomically) or an
+    open binary stream (e.g. stdout); returns the number of frames."""
+    if not isinstance(dest, (str, os.PathLike)):
+        return _write_y4m(dest, frames, Fraction(fps))
+    with atomic_file(dest) as fh:
+        return _write_y4m(fh, frames, Fraction(fps))
+
+
+def _write_y4m(fh: BinaryIO, frames: Iterable[torch.Tensor], fps: Fraction) -> int:
     n = 0
-    with open(path, "wb") as fh:
-        for frame in frames:
-            y, u, v = rgb_to_planes(frame)
-            if n == 0:
-                h, w = y.shape
-                fh.write(b"YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C420jpeg\n"
-                         % (w, h, fps.numerator, fps.denominator))
-            fh.write(b"FRAME\n")
-            fh.write(y.tobytes())
-            fh.write(u.tobytes())
-            fh.write(v.tobytes())
-            n += 1
+    for frame in frames:
+        y, u, v = rgb_to_planes(frame)
+        if n == 0:
+            h, w = y.shape
+            fh.write(b"YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C420jpeg\n"
+                     % (w, h, fps.numerator, fps.denominator))
+        fh.write(b"FRAME\n")
+        fh.write(y.tobytes())
+        fh.write(u.tobytes())
+        fh.write(v.tobytes())
+        n += 1
     return n

@@ -1,20 +1,23 @@
-"""Raw planar YUV (``.yuv``) reading; geometry from a CTC-style name or from flags."""
+"""Raw planar YUV (``.yuv``): reading (geometry from a CTC-style name or from flags) and
+8-bit 4:2:0 writing."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
+from .._fs import atomic_file
 from ..errors import VideoFormatError
 from .base import VideoInfo, VideoReader
-from .color import chroma_size, planes_to_rgb
+from .color import chroma_size, planes_to_rgb, rgb_to_planes
 
-__all__ = ["YUVReader", "parse_yuv_name"]
+__all__ = ["YUVReader", "parse_yuv_name", "write_yuv"]
 
 _SIZE_RE = re.compile(r"(?:^|[_\-.])(\d{2,5})x(\d{2,5})(?=$|[_\-.])")
 _FPS_RE = re.compile(r"(?:^|[_\-.])(\d{1,3}(?:\.\d+)?)(?:fps|hz|p)?(?=$|[_\-.])", re.IGNORECASE)
@@ -86,3 +89,22 @@ class YUVReader(VideoReader):
 
     def _iter_all(self) -> Iterator[torch.Tensor]:
         return self.frames()
+
+
+def write_yuv(dest: str | os.PathLike | BinaryIO, frames: Iterable[torch.Tensor]) -> int:
+    """Write RGB frames as raw 8-bit 4:2:0 planes (Y, then Cb, Cr at ceil(W/2) x ceil(H/2)),
+    to a file (atomically) or an open binary stream; returns the number of frames.
+    The file carries no geometry: name it ``Name_WxH_FPS.yuv`` to read it back."""
+    if not isinstance(dest, (str, os.PathLike)):
+        return _write_yuv(dest, frames)
+    with atomic_file(dest) as fh:
+        return _write_yuv(fh, frames)
+
+
+def _write_yuv(fh: BinaryIO, frames: Iterable[torch.Tensor]) -> int:
+    n = 0
+    for frame in frames:
+        for plane in rgb_to_planes(frame):
+            fh.write(plane.tobytes())
+        n += 1
+    return n

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from .._fs import atomic_path
 from ..codecs.bflow import forward_b
 from ..zoo import ARCHS, B_ARCHS, load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
@@ -191,12 +192,11 @@ def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> None:
 
 
 def _save_state(run: _Run, cfg: TrainConfig, out: Path) -> None:
-    tmp = out / "state.pt.tmp"
-    torch.save({"model": run.model.state_dict(), "opt": run.opt.state_dict(),
-                "aux_opt": run.aux_opt.state_dict(), "step": run.step, "wall": run.wall,
-                "gen": run.gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "config": asdict(cfg)}, tmp)
-    os.replace(tmp, out / "state.pt")
+    with atomic_path(out / "state.pt") as tmp:
+        torch.save({"model": run.model.state_dict(), "opt": run.opt.state_dict(),
+                    "aux_opt": run.aux_opt.state_dict(), "step": run.step, "wall": run.wall,
+                    "gen": run.gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    "config": asdict(cfg)}, tmp)
 
 
 def _ddp_forward(run: _Run, device: torch.device) -> nn.Module:
