@@ -274,14 +274,15 @@ class AIVCNet(CompressionModel):
 
 
 def _two_refs(ftype: FrameType, refs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """P frames see their one reference as both prev and next (beta is forced to 1)."""
+    """(prev, next). A P frame's next reference is a zero frame, as in the published
+    GOP driver (and beta is forced to 1, so it is never warped)."""
     if ftype == FrameType.B:
         if len(refs) != 2:
             raise ValueError("a B frame needs two references")
         return refs[0], refs[1]
     if ftype != FrameType.P or len(refs) != 1:
         raise ValueError(f"{ftype.name} frame with {len(refs)} reference(s)")
-    return refs[0], refs[0]
+    return refs[0], torch.zeros_like(refs[0])
 
 
 @torch.no_grad()
