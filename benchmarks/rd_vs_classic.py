@@ -60,6 +60,7 @@ class Curve:
     name: str  # e.g. "amgap-ssf/ssf", "amgap-ssf/I", "x264", "jpeg"
     kind: str  # "video" or "image"
     points: list[AnchorPoint] = field(default_factory=list)
+    ours: bool = False  # an amgap curve (else a classic anchor)
 
     def rd(self) -> list[tuple[float, float]]:
         return [(p.bpp, p.psnr_rgb) for p in self.points]
@@ -173,7 +174,8 @@ def amgap_curves(tasks: list[EncodeTask], workers: int, log) -> list[Curve]:
     for task, video, iframe, seconds in results:
         for pt, kind in ((video, "video"), (iframe, "image")):
             if pt is not None:
-                curves.setdefault((task.clip, pt.codec), Curve(task.clip, pt.codec, kind))
+                curves.setdefault((task.clip, pt.codec),
+                                  Curve(task.clip, pt.codec, kind, ours=True))
                 curves[(task.clip, pt.codec)].points.append(pt)
         log(f"  {task.clip} {task.model} q{task.quality} {task.gop}: {video.bpp:.4f} bpp "
             f"{video.psnr_rgb:.2f} dB (encode {seconds:.1f} s)")
@@ -199,8 +201,8 @@ def bd_rows(curves: list[Curve], method: str) -> list[BDRow]:
     """Each amgap curve against each anchor of its kind (video or I frame), and each
     B-frame GOP against each ``ssf`` GOP (hierarchical B must pay for itself)."""
     rows = []
-    ours = [c for c in curves if c.name.startswith("amgap")]
-    theirs = [c for c in curves if not c.name.startswith("amgap")]
+    ours = [c for c in curves if c.ours]
+    theirs = [c for c in curves if not c.ours]
     ssf = [c for c in ours if c.name.endswith("/ssf")]
     for c in ours:
         refs = [a for a in theirs if a.kind == c.kind]
@@ -213,12 +215,14 @@ def bd_rows(curves: list[Curve], method: str) -> list[BDRow]:
 
 def print_tables(curves: list[Curve], rows: list[BDRow]) -> None:
     print(f"{'clip':<9}{'curve':<19}{'set':>4}{'frames':>7}{'bits':>9}{'bpp':>9}"
-          f"{'PSNR-RGB':>10}{'PSNR-Y':>8}")
+          f"{'PSNR-RGB':>10}{'PSNR-Y':>8}{'banner':>8}")
     for c in curves:
         for p in c.points:
+            banner = "-" if c.ours else p.banner_bytes * 8
             print(f"{c.clip:<9}{c.name:<19}{p.setting:>4}{p.frames:>7}{p.bits:>9}{p.bpp:>9.4f}"
-                  f"{p.psnr_rgb:>10.2f}{p.psnr_y:>8.2f}")
-    print("\n(set: quality for amgap, CRF for x264/x265, quality for JPEG/WebP)\n")
+                  f"{p.psnr_rgb:>10.2f}{p.psnr_y:>8.2f}{banner:>8}")
+    print("\n(set: quality for amgap, CRF for x264/x265, quality for JPEG/WebP; banner: bits "
+          "of the encoder's settings SEI, included in bits)\n")
     print(f"{'clip':<9}{'amgap curve':<19}{'anchor':<15}{'BD-rate':>10}  PSNR overlap used")
     for r in rows:
         b = r.result
@@ -239,7 +243,7 @@ def plot(curves: list[Curve], out: Path) -> list[Path]:
         for ax, kind, title in ((axes[0], "video", "video (GOP 16)"),
                                 (axes[1], "image", "I frame (first frame)")):
             for c in (c for c in curves if c.clip == clip and c.kind == kind):
-                style = "o-" if c.name.startswith("amgap") else "s--"
+                style = "o-" if c.ours else "s--"
                 ax.plot([p.bpp for p in c.points], [p.psnr_rgb for p in c.points], style,
                         ms=3.5, label=c.name)
             ax.set(xlabel="rate (bpp)", ylabel="PSNR-RGB (dB)", title=f"{clip}: {title}",
