@@ -227,7 +227,8 @@ def print_tables(curves: list[Curve], rows: list[BDRow]) -> None:
     for r in rows:
         b = r.result
         val = "-" if b.percent is None else f"{b.percent:+.1f} %"
-        ov = b.note if b.overlap is None else f"{b.overlap[0]:.2f}-{b.overlap[1]:.2f} dB"
+        ov = b.note if b.overlap is None else f"{b.overlap[0]:.2f}-{b.overlap[1]:.2f} dB" + \
+            (f"; {b.note}" if b.note else "")
         print(f"{r.clip:<9}{r.curve:<19}{r.anchor:<15}{val:>10}  {ov}")
 
 

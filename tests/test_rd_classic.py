@@ -71,6 +71,13 @@ def test_different_slopes_by_hand(method):
     assert "30.00, 35.00 dB" in res.describe()
 
 
+def test_repeated_points_merge_and_non_monotone_curves_are_flagged():
+    a = [(0.1, 30.0), (0.2, 33.0), (0.4, 36.0)]
+    assert bd_rate(a, [(0.15, 31.0), (0.15, 31.0), (0.3, 35.0)]).note == ""
+    bent = bd_rate(a, [(0.3, 31.0), (0.2, 33.0), (0.5, 35.0)])
+    assert bent.percent is not None and bent.note.startswith("test not monotone")
+
+
 def test_refusals_say_why():
     a = [(0.1, 30.0), (0.2, 33.0)]
     assert bd_rate(a, [(0.1, 34.0), (0.2, 36.0)]).note == "no overlap"

@@ -53,8 +53,9 @@ class BDRate:
 
 
 def _clean(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray] | str:
-    """Sorted (PSNR, log-rate) arrays, or why the curve cannot be interpolated."""
-    pts = sorted((float(d), float(r)) for r, d in points)
+    """Sorted (PSNR, log-rate) arrays without repeated points, or why the curve cannot
+    be interpolated."""
+    pts = sorted({(float(d), float(r)) for r, d in points})
     if len(pts) < 2:
         return "fewer than 2 points"
     if any(not math.isfinite(d) or not math.isfinite(r) or r <= 0 for d, r in pts):
@@ -99,4 +100,7 @@ def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, f
     if hi <= lo:
         return BDRate(None, method, None, "no overlap")
     diff = (_integral(*ct, lo, hi, method) - _integral(*ca, lo, hi, method)) / (hi - lo)
-    return BDRate(100.0 * math.expm1(diff), method, (float(lo), float(hi)))
+    # a curve whose rate falls while PSNR rises has no single BD reading: say so
+    odd = [n for n, c in (("anchor", ca), ("test", ct)) if np.any(np.diff(c[1]) < 0)]
+    note = f"{' and '.join(odd)} not monotone (more PSNR for less rate)" if odd else ""
+    return BDRate(100.0 * math.expm1(diff), method, (float(lo), float(hi)), note)
