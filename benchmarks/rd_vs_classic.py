@@ -27,6 +27,7 @@ import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -164,13 +165,19 @@ def run_task(task: EncodeTask) -> tuple[EncodeTask, AnchorPoint, AnchorPoint | N
 def amgap_curves(tasks: list[EncodeTask], workers: int, log) -> list[Curve]:
     """Run the encodes (``workers`` processes when > 1) into one curve per clip, model and
     GOP, plus one I-frame curve per I/P model."""
+    with ExitStack() as stack:
+        results = map(run_task, tasks)
+        if workers > 1:  # results still come in task order, each as soon as it is ready
+            pool = stack.enter_context(ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")))
+            results = pool.map(run_task, tasks)
+        curves = _collect(results, log)
+    return list(curves.values())
+
+
+def _collect(results, log) -> dict[tuple[str, str], Curve]:
+    """Group encode results into curves, logging each as it arrives."""
     curves: dict[tuple[str, str], Curve] = {}
-    if workers > 1:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            results = list(pool.map(run_task, tasks))
-    else:
-        results = [run_task(t) for t in tasks]
     for task, video, iframe, seconds in results:
         for pt, kind in ((video, "video"), (iframe, "image")):
             if pt is not None:
@@ -179,7 +186,7 @@ def amgap_curves(tasks: list[EncodeTask], workers: int, log) -> list[Curve]:
                 curves[(task.clip, pt.codec)].points.append(pt)
         log(f"  {task.clip} {task.model} q{task.quality} {task.gop}: {video.bpp:.4f} bpp "
             f"{video.psnr_rgb:.2f} dB (encode {seconds:.1f} s)")
-    return list(curves.values())
+    return curves
 
 
 def anchor_curves(clip: str, frames, planes, anchors: list[str], crfs: list[int],
