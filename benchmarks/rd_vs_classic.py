@@ -101,7 +101,7 @@ class EncodeTask:
     gop: str
     reparam: str
     iframe: bool  # this encode also gives the model's I-frame point
-    threads: int = 1
+    threads: int = 1  # torch threads of a worker process (the parent's are left alone)
 
 
 def plan_tasks(clips: list[str], frames: int, models: list[str], qualities: list[int] | None,
@@ -142,14 +142,13 @@ def _iframe_point(res, model: str, q: int, w: int, h: int) -> AnchorPoint:
 
 def run_task(task: EncodeTask) -> tuple[EncodeTask, AnchorPoint, AnchorPoint | None, float]:
     """Encode once; the video point and (when asked) the I-frame point."""
-    torch.set_num_threads(task.threads)
-    torch.set_grad_enabled(False)
     reader = open_video(task.clip)
     frames = list(reader.frames(0, task.frames))
     loaded = resolve_model(task.model, None, task.quality)
     t0 = time.perf_counter()
-    res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=len(frames),
-                       gop=task.gop, gop_size=16, reparam=task.reparam)
+    with torch.no_grad():
+        res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=len(frames),
+                           gop=task.gop, gop_size=16, reparam=task.reparam)
     seconds = time.perf_counter() - t0
     h, w = frames[0].shape[-2:]
     n = len(frames)
@@ -167,9 +166,10 @@ def amgap_curves(tasks: list[EncodeTask], workers: int, log) -> list[Curve]:
     GOP, plus one I-frame curve per I/P model."""
     with ExitStack() as stack:
         results = map(run_task, tasks)
-        if workers > 1:  # results still come in task order, each as soon as it is ready
+        if workers > 1 and tasks:  # results come in task order, each once it is ready
             pool = stack.enter_context(ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn")))
+                workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=torch.set_num_threads, initargs=(tasks[0].threads,)))
             results = pool.map(run_task, tasks)
         curves = _collect(results, log)
     return list(curves.values())
@@ -306,7 +306,6 @@ def run(args: argparse.Namespace) -> dict:
     models.sort(key=lambda m: arch[m] in B_ARCHS)  # I/P models first: they own "ssf"
     clips = [c for c in args.clips.split(",") if c]
     t_start = time.perf_counter()
-    torch.set_grad_enabled(False)
     clip_frames = {c: list(open_video(c).frames(0, args.frames)) for c in clips}
     workers = max(1, args.workers)
     tasks, notes = plan_tasks(clips, args.frames, models,

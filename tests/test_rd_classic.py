@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from amgap.analysis.reference import (
     banner_bytes,
@@ -150,7 +151,9 @@ def test_benchmark_end_to_end_tiny(tmp_path, capsys):
                              "--qualities", "1,4", "--crfs", "30,40", "--anchors", "x264,jpeg",
                              "--image-qualities", "5,80", "--workers", "1", "--reparam", "off",
                              "--out", str(tmp_path)])
+    threads = torch.get_num_threads()
     doc = bench.run(args)
+    assert torch.is_grad_enabled() and torch.get_num_threads() == threads  # no leaked state
     names = [c["name"] for c in doc["curves"]]
     assert names == ["amgap-ssf/ssf", "amgap-ssf/I", "x264", "jpeg"]
     by = {c["name"]: c["points"] for c in doc["curves"]}
