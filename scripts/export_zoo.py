@@ -25,7 +25,7 @@ import torch
 
 from amgap import __version__
 from amgap.analysis.calibration import calibration
-from amgap.analysis.reference import ffmpeg_available, x264_points
+from amgap.analysis.reference import read_planes, x264_points
 from amgap.coding import encode_video
 from amgap.io import open_video, sample_path
 from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX, load_checkpoint
@@ -118,8 +118,10 @@ def main() -> None:
     args = ap.parse_args()
     dirs = dict(kv.split("=") for kv in args.dirs.split(",") if kv)
     frames = list(open_video("carphone").frames(0, 16))
-    x264 = x264_points(sample_path("carphone"), frames, [22, 27, 32, 37, 42]) \
-        if ffmpeg_available() else None
+    x264 = {"settings": "PyAV's libx264, veryslow, tune=psnr, keyint=16, no scene cut, the "
+                        "preset's B frames, 4:2:0 source planes; whole Annex B stream",
+            "points": [p.to_json() for p in x264_points(
+                frames, [22, 27, 32, 37, 42], planes=read_planes(sample_path("carphone"), 16))]}
     for q in [int(x) for x in args.qualities.split(",")]:
         run = Path(args.runs) / dirs.get(str(q), f"q{q}")
         card = export(run, args.name, q, frames, x264, args.base)

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from amgap.evaluate import bd_rate, evaluate
+from amgap.evaluate import evaluate
 from amgap.io import write_y4m
 
 
@@ -46,9 +46,3 @@ def test_dask_cluster_equals_serial_and_reruns_skip(dataset, tmp_path):
     assert set(doc) == {"name", "description", "results"}  # CompressAI eval_model layout
     assert {"bpp", "psnr-rgb", "ms-ssim-rgb"} <= set(doc["results"])
 
-
-def test_bd_rate_same_distortion_is_exact():
-    anchor = [(0.1, 30.0), (0.2, 33.0)]
-    test = [(0.09, 30.0), (0.18, 33.0)]
-    val, how = bd_rate(anchor, test)
-    assert val == pytest.approx(-10.0) and "exact" in how

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..analysis.gap import GapTotals
 from ..analysis.table1 import table1_csv, table1_markdown
+from .bdrate import bd_rate
 
 __all__ = ["write_outputs", "bd_rate"]
 
@@ -20,27 +21,6 @@ METRICS = {"bpp": "bpp", "psnr-rgb": "psnr_rgb", "psnr-y": "psnr_y",
 
 def _totals_from_json(ftypes: dict) -> dict[str, GapTotals]:
     return {t: GapTotals.from_json(ft) for t, ft in ftypes.items()}
-
-
-def bd_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> tuple:
-    """BD-rate (%) of ``test`` against ``anchor`` (points ``(bpp, psnr)``).
-
-    With 4 or more points: the ``bjontegaard`` package, Akima interpolation. With fewer,
-    or when both curves have the same PSNR at every point (reparameterization never
-    changes a pixel), the exact mean log-rate difference at equal quality."""
-    a = sorted(anchor)
-    t = sorted(test)
-    same_d = len(a) == len(t) and all(abs(x[1] - y[1]) < 1e-9 for x, y in zip(a, t, strict=True))
-    if same_d or len(a) < 4:
-        if len(a) != len(t):
-            return None, "not enough points"
-        diff = np.mean([np.log(y[0] / x[0]) for x, y in zip(a, t, strict=True)])
-        return 100.0 * (np.exp(diff) - 1.0), "exact (same distortion at every point)"
-    import bjontegaard as bd
-
-    val = bd.bd_rate([p[0] for p in a], [p[1] for p in a], [p[0] for p in t],
-                     [p[1] for p in t], method="akima")
-    return float(val), "bjontegaard, akima"
 
 
 def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
@@ -98,7 +78,7 @@ def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
     (out / "table1.csv").write_text(table1_csv(scopes))
     _plot_rd(curves, out)
     _write_summary(summary, bd, records, out, model_label)
-    return {"bd_rate": {f"{g}-{m}": v for (g, m), v in bd.items()}}
+    return {"bd_rate": {f"{g}-{m}": v.to_json() for (g, m), v in bd.items()}}
 
 
 def _plot_rd(curves, out: Path) -> None:
@@ -141,8 +121,12 @@ def _write_summary(summary, bd, records, out: Path, model_label: str) -> None:
                 f"{res['decoding_time'][i]:.2f} |")
         lines.append("")
     if bd:
-        lines += ["## BD-rate against reparam off", "", "| GOP | mode | BD-rate % | method |",
-                  "|---|---|---|---|"]
-        for (gop, mode), (val, how) in sorted(bd.items()):
-            lines.append(f"| {gop} | {mode} | {'-' if val is None else f'{val:.2f}'} | {how} |")
+        lines += ["## BD-rate against reparam off", "",
+                  "| GOP | mode | BD-rate % | PSNR overlap (dB) | method |",
+                  "|---|---|---|---|---|"]
+        for (gop, mode), r in sorted(bd.items()):
+            ov = "-" if r.overlap is None else f"{r.overlap[0]:.2f}-{r.overlap[1]:.2f}"
+            val = "-" if r.percent is None else f"{r.percent:.2f}"
+            how = f"{r.method}: {r.note}" if r.note else r.method
+            lines.append(f"| {gop} | {mode} | {val} | {ov} | {how} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
