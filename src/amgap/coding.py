@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
-from .codecs.base import FrameType
+from .codecs.base import FrameCodec, FrameType
 from .codecs.gop import GOP_IDS, CodingStep, gop_plan, last_use
 from .entropy import (
     INFO_KINDS,
@@ -34,7 +34,7 @@ from .entropy.reparam import MODES, Reparameterizer
 from .errors import BitstreamError, DesyncError, UsageError
 from .io import crop, pad_to_multiple, padded_size
 from .io.color import rgb_to_ycbcr
-from .zoo import LoadedModel, make_codec
+from .models import LoadedModel, make_codec
 
 __all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode_video",
            "recon_checksum", "psnr"]
@@ -101,18 +101,56 @@ class EncodeResult:
         """The whole ``.amg`` stream."""
         return pack_header(self.header) + b"".join(self.packed)
 
+    @property
+    def data(self) -> bytes:
+        """The whole ``.amg`` stream (``to_bytes()``)."""
+        return self.to_bytes()
+
+    @property
+    def bpp(self) -> float:
+        h = self.header
+        return len(self.data) * 8 / (h.width * h.height * h.num_frames)
+
+    def to_json(self) -> dict:
+        """Size, rate and per-frame figures (display order)."""
+        h = self.header
+        return {"frames": h.num_frames, "width": h.width, "height": h.height,
+                "bytes": len(self.data), "bpp": self.bpp,
+                "per_frame": [s.to_json() for s in
+                              sorted(self.stats, key=lambda s: s.display_index)]}
+
 
 def _fps(fps: Fraction) -> tuple[int, int]:
     f = Fraction(fps).limit_denominator(1_000_000)
     return f.numerator, f.denominator
 
 
+def default_gop(codec: FrameCodec) -> str:
+    """``ssf`` for codecs with P frames, ``intra`` for image codecs."""
+    return "ssf" if FrameType.P in codec.frame_types else "intra"
+
+
+def check_frame_types(codec: FrameCodec, plan: list[CodingStep], gop: str) -> None:
+    """Refuse, in one line, a GOP whose frame types the codec does not code."""
+    have = set(codec.frame_types)
+    missing = sorted({s.ftype for s in plan} - have)
+    if not missing:
+        return
+    if FrameType.P in have:  # only B frames missing
+        raise ValueError(f"{codec.name} has no B-frame model: GOP {gop!r} needs B frames; "
+                         "use --gop ssf or intra, or a model with one (e.g. amgap-bflow)")
+    raise ValueError(f"{codec.name} is an image codec (I frames only); GOP {gop!r} needs "
+                     f"{'/'.join(t.name for t in missing)} frames: use --gop intra")
+
+
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
-                 num_frames: int, gop: str = "ssf", gop_size: int = 16, keep_recon: bool = False,
+                 num_frames: int, gop: str | None = None, gop_size: int = 16,
+                 keep_recon: bool = False,
                  progress: bool = False, probe: list | None = None, reparam: str = "off",
                  measure_learned: bool = False) -> EncodeResult:
     """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order).
 
+    ``gop``: a GOP structure; ``None`` picks ``intra`` for image codecs, else ``ssf``.
     ``reparam``: ``off`` | ``paper`` | ``optimal`` (table replacement per frame, signalled
     in each stream's parameters). ``measure_learned`` also rANS-codes every stream with
     the learned tables, to report real savings. ``probe``: a list that receives each main
@@ -133,13 +171,15 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
         if f.shape[-2:] != (height, width):
             raise UsageError(f"frame {i} has size {f.shape[-1]}x{f.shape[-2]}, "
                              f"expected {width}x{height}")
+    gop = gop or default_gop(codec)
     plan = gop_plan(gop, num_frames, gop_size)
+    check_frame_types(codec, plan, gop)
     drop_after = last_use(plan)
     fps_num, fps_den = _fps(fps)
     header = Header(width=width, height=height, num_frames=num_frames, fps_num=fps_num,
                     fps_den=fps_den, gop_structure=GOP_IDS[gop], gop_size=gop_size,
                     model_source=loaded.source, quality=loaded.quality,
-                    weights_hash=loaded.weights_hash, model_name=loaded.name,
+                    weights_hash=loaded.weights_hash, model_name=loaded.stream_name,
                     reparam_mode=MODES[reparam])
     refs: dict[int, torch.Tensor] = {}
     records, stats, all_streams, packed = [], [], [], []

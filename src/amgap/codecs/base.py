@@ -40,6 +40,7 @@ class FrameCodec(Protocol):
 
     name: str
     pad_multiple: int
+    frame_types: tuple[FrameType, ...]  # what encode_frame/decode_frame accept
 
     def encode_frame(self, ftype: FrameType, x: torch.Tensor,
                      refs: list[torch.Tensor]) -> EncodedFrame: ...

@@ -22,7 +22,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
 from ..codecs.bflow import forward_b
-from ..zoo import ARCHS, B_ARCHS, load_base, load_checkpoint, save_checkpoint, weights_hash
+from ..codecs.registry import get_codec
+from ..models import load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
 
 __all__ = ["TrainConfig", "train", "rd_loss"]
@@ -119,14 +120,15 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     device = torch.device(f"cuda:{rank % torch.cuda.device_count()}"
                           if torch.cuda.is_available() else "cpu")
     if cfg.init:
-        model = load_checkpoint(cfg.init, quality=cfg.quality).model
+        model = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch).model
     else:
-        model = ARCHS[cfg.arch](cfg.config)
+        model = get_codec(cfg.arch).build(cfg.config)
     saved = model  # what the final checkpoint holds
-    if cfg.arch in B_ARCHS:
+    if get_codec(cfg.arch).base_default is not None:
         if cfg.frames != 3:
             raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
-        base = load_base(cfg.config.get("base", "init:ssf-slim"), cfg.quality).model
+        base = load_base(cfg.config.get("base", get_codec(cfg.arch).base_default),
+                         cfg.quality).model
         model = BFrameTrainer(base, model)
     model.to(device).train()
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
