@@ -171,6 +171,8 @@ def test_bad_arch_and_mismatch_are_one_line(checkpoints, clip_dir, tmp_path, cap
                           "-o", str(tmp_path / "x.amg"), "--quiet")
         assert rc == 1 and len(err.strip().splitlines()) == 1
         assert "one at a time" in err
+    rc, _, err = _run(capsys, "train", "--out", str(tmp_path / "t"), "--arch", "mbt2018-mean")
+    assert rc == 2 and "examples/train.py" in err
     rc, _, err = _run(capsys, "encode", str(clip_dir), "--checkpoint", ck, "--arch",
                       "bmshj2018-hyperprior", "--gop", "ssf", "-o", str(tmp_path / "x.amg"),
                       "--quiet")

@@ -198,14 +198,14 @@ def expand_inputs(inputs: Sequence[str | os.PathLike], tmp: str) -> list[str]:
     so each image is coded as its own stream (a 1-image folder under ``tmp`` named
     after the image, which keeps its name as the video label)."""
     out = []
-    for item in inputs:
+    for i, item in enumerate(inputs):
         p = Path(item)
         pngs = sorted(f for f in p.iterdir() if f.suffix.lower() == ".png") \
             if p.is_dir() else []
         if len({_image_size(f) for f in pngs}) > 1:
             for f in pngs:
-                one = Path(tmp, f.stem)
-                one.mkdir()
+                one = Path(tmp, f"images{i}", f.stem)
+                one.mkdir(parents=True)
                 os.symlink(f.resolve(), one / f.name)
                 out.append(str(one))
         else:

@@ -370,7 +370,13 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .codecs import FrameType, get_codec
     from .train import TrainConfig, train
+
+    if FrameType.P not in get_codec(args.arch).frame_types:
+        raise UsageError(f"amgap train trains video architectures (frame chains); train "
+                         f"{args.arch} with CompressAI's examples/train.py and load the result "
+                         "with --checkpoint PATH --arch NAME")
 
     try:
         cfg_widths = {k: int(v) for k, v in (kv.split("=") for kv in

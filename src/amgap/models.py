@@ -59,7 +59,10 @@ class LoadedModel:
     def stream_name(self) -> str:
         """The header's model-name field: ``ARCH/FILE`` for checkpoints (so that the
         decoder knows the architecture of a raw state dict), the name otherwise."""
-        return f"{self.arch}/{self.name}" if self.source == SOURCE_FILE else self.name
+        if self.source != SOURCE_FILE:
+            return self.name
+        name = f"{self.arch}/{self.name}"  # the header field holds 255 bytes
+        return name.encode()[:255].decode(errors="ignore")
 
 
 def split_stream_name(name: str) -> tuple[str | None, str]:
