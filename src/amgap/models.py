@@ -290,4 +290,8 @@ def resolve_model(model: str | None, checkpoint: str | None, quality: int,
 def make_codec(loaded: LoadedModel) -> FrameCodec:
     """The frame codec adapter of a loaded model, from its architecture's registry entry."""
     base = loaded.base.model if loaded.base is not None else None
-    return get_codec(loaded.arch).adapter(loaded.model, loaded.name, base)
+    arch = get_codec(loaded.arch)
+    codec = arch.adapter(loaded.model, loaded.name, base)
+    if not hasattr(codec, "frame_types"):  # the registry entry says it too
+        codec.frame_types = arch.frame_types
+    return codec
