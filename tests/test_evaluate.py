@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from amgap.evaluate import bd_rate, evaluate
+from amgap.evaluation import bd_rate, evaluate
 from amgap.io import write_y4m
 
 

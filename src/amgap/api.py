@@ -12,7 +12,6 @@ Documented with a runnable example in ``docs/api.md``.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -178,8 +177,9 @@ class Analysis:
 
         return "\n".join(table1_markdown(res, title=scope) for scope, res in self._scopes.items())
 
-    def to_json(self) -> str:
-        return json.dumps({"rows": [r.to_json() for r in self.rows], "report": self.report})
+    def to_json(self) -> dict:
+        """Table I rows and the whole report (``report.json``), JSON-ready."""
+        return {"rows": [r.to_json() for r in self.rows], "report": self.report}
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
@@ -256,7 +256,7 @@ def evaluate(dataset: Sequence[str], model: str | None = None, *,
              start: int = 0, out: str | os.PathLike, engine: str = "local",
              address: str | None = None, workers: int = 1, progress: bool = False) -> dict:
     """RD, BD-rate, gap and saving over a dataset (``docs/evaluate.md``); the summary."""
-    from .evaluate import evaluate as run
+    from .evaluation import evaluate as run
 
     if gops is None:
         first = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=qualities[0])
