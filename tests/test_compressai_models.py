@@ -13,7 +13,12 @@ import math
 
 import pytest
 import torch
-from compressai.models.google import FactorizedPrior, MeanScaleHyperprior, ScaleHyperprior
+from compressai.models.google import (
+    FactorizedPrior,
+    FactorizedPriorReLU,
+    MeanScaleHyperprior,
+    ScaleHyperprior,
+)
 from compressai.models.video.google import ScaleSpaceFlow
 
 from amgap.cli import main
@@ -22,6 +27,7 @@ from amgap.io import open_video, write_png_folder
 IMAGE_MODELS = {"bmshj2018-factorized": FactorizedPrior,
                 "bmshj2018-hyperprior": ScaleHyperprior,
                 "mbt2018-mean": MeanScaleHyperprior}
+EXTRA = {"bmshj2018-factorized-relu": FactorizedPriorReLU}  # round trip only (same coder)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +80,7 @@ def checkpoints(crops, tmp_path_factory):
     d = tmp_path_factory.mktemp("ckpt")
     batch = torch.stack(crops)
     out = {}
-    for arch, cls in IMAGE_MODELS.items():
+    for arch, cls in {**IMAGE_MODELS, **EXTRA}.items():
         torch.manual_seed(0)
         net = cls(N=32, M=48)
         _train_steps(net, [batch], 4)
@@ -99,7 +105,7 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     return rc, cap.out, cap.err
 
 
-@pytest.mark.parametrize("arch", [*IMAGE_MODELS, "ssf2020"])
+@pytest.mark.parametrize("arch", [*IMAGE_MODELS, *EXTRA, "ssf2020"])
 def test_roundtrip_and_reparam(arch, checkpoints, clip_dir, tmp_path, capsys):
     ck = str(checkpoints[arch])
     frames = {}
