@@ -159,20 +159,6 @@ def _open_input(args):
     return reader
 
 
-def _summary(width: int, height: int, total_bytes: int, stats, fps: Fraction) -> dict:
-    n = len(stats)
-    per = sorted(stats, key=lambda s: s.display_index)
-    ps = [s.psnr_rgb for s in per if s.psnr_rgb is not None]
-    py = [s.psnr_y for s in per if s.psnr_y is not None]
-    return {
-        "frames": n, "width": width, "height": height, "fps": float(fps),
-        "bytes": total_bytes, "bpp": total_bytes * 8 / (width * height * n),
-        "psnr_rgb": sum(ps) / len(ps) if ps else None,
-        "psnr_y": sum(py) / len(py) if py else None,
-        "per_frame": [s.to_json() for s in per],
-    }
-
-
 def _load(args, quality: int):
     from .api import load_model
 
@@ -196,20 +182,10 @@ def cmd_encode(args) -> int:
     data = res.to_bytes()
     write_file(args.output, data)
     h = res.header
-    report = _summary(h.width, h.height, len(data), res.stats, reader.info.fps)
-    header_bytes = len(data) - sum(s.record_bytes for s in res.stats)
-    payload = sum(sum(s.payload_bytes.values()) for s in res.stats)
-    params = sum(sum(s.param_bytes.values()) for s in res.stats)
-    ideal = sum(sum(s.ideal_bits.values()) for s in res.stats) / 8
-    coded = sum(sum(s.coded_bits.values()) for s in res.stats) / 8
+    report = res.to_json()
     gop = {v: k for k, v in GOP_IDS.items()}[h.gop_structure]
     report.update(model=loaded.name, arch=loaded.arch, quality=loaded.quality, gop=gop,
-                  output=args.output,
-                  reparam=args.reparam, payload_bytes=payload, param_bytes=params,
-                  ideal_payload_bytes_learned=round(ideal, 1),
-                  estimated_bytes=round(coded, 1),
-                  container_overhead_bytes=len(data) - payload - params,
-                  header_bytes=header_bytes)
+                  output=args.output, reparam=args.reparam)
     if args.json:
         print(json.dumps(report))
     else:
@@ -263,7 +239,7 @@ def cmd_decode(args) -> int:
     import tempfile
 
     from .api import decode
-    from .coding import _quality
+    from .coding import _quality, summary
     from .io import write_y4m
 
     if _output_is_png(args.output):
@@ -297,7 +273,7 @@ def cmd_decode(args) -> int:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     size = os.path.getsize(args.input)
-    report = _summary(header.width, header.height, size, res.stats, fps)
+    report = summary(header, size, res.stats)
     report.update(verified=res.verified, first_mismatch=res.first_mismatch, output=out,
                   model=header.model_name, quality=header.quality)
     if args.json:

@@ -37,7 +37,7 @@ from .io.color import rgb_to_ycbcr
 from .models import LoadedModel, make_codec
 
 __all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode_video",
-           "recon_checksum", "psnr"]
+           "recon_checksum", "psnr", "summary", "default_gop", "check_frame_types"]
 
 KIND_IDS = {k: i for i, k in enumerate(INFO_KINDS)}
 
@@ -112,12 +112,36 @@ class EncodeResult:
         return len(self.data) * 8 / (h.width * h.height * h.num_frames)
 
     def to_json(self) -> dict:
-        """Size, rate and per-frame figures (display order)."""
-        h = self.header
-        return {"frames": h.num_frames, "width": h.width, "height": h.height,
-                "bytes": len(self.data), "bpp": self.bpp,
-                "per_frame": [s.to_json() for s in
-                              sorted(self.stats, key=lambda s: s.display_index)]}
+        """The ``encode --json`` figures: size, rate, quality, per-stream byte split and
+        per-frame figures (display order)."""
+        data = self.data
+        out = summary(self.header, len(data), self.stats)
+        payload = sum(sum(s.payload_bytes.values()) for s in self.stats)
+        params = sum(sum(s.param_bytes.values()) for s in self.stats)
+        out.update(payload_bytes=payload, param_bytes=params,
+                   ideal_payload_bytes_learned=round(
+                       sum(sum(s.ideal_bits.values()) for s in self.stats) / 8, 1),
+                   estimated_bytes=round(
+                       sum(sum(s.coded_bits.values()) for s in self.stats) / 8, 1),
+                   container_overhead_bytes=len(data) - payload - params,
+                   header_bytes=len(data) - sum(s.record_bytes for s in self.stats))
+        return out
+
+
+def summary(header: Header, total_bytes: int, stats: list[FrameStats]) -> dict:
+    """Size, rate, mean quality and per-frame figures (display order) of a stream."""
+    n = len(stats)
+    per = sorted(stats, key=lambda s: s.display_index)
+    ps = [s.psnr_rgb for s in per if s.psnr_rgb is not None]
+    py = [s.psnr_y for s in per if s.psnr_y is not None]
+    return {
+        "frames": n, "width": header.width, "height": header.height,
+        "fps": header.fps_num / header.fps_den, "bytes": total_bytes,
+        "bpp": total_bytes * 8 / (header.width * header.height * n),
+        "psnr_rgb": sum(ps) / len(ps) if ps else None,
+        "psnr_y": sum(py) / len(py) if py else None,
+        "per_frame": [s.to_json() for s in per],
+    }
 
 
 def _fps(fps: Fraction) -> tuple[int, int]:
