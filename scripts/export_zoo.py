@@ -31,7 +31,7 @@ from amgap.io import open_video, sample_path
 from amgap.models import load_checkpoint
 from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX
 
-LOGS_DIR = WEIGHTS_DIR.parent / "logs"
+LOGS_DIR = Path(__file__).resolve().parents[1] / "training-logs"  # beside the repo, not shipped
 
 
 def _rd(res, frames) -> dict:

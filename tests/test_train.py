@@ -86,3 +86,53 @@ def test_b_frame_training_over_a_frozen_base(tmp_path, tiny_video):
     assert [s.ftype.name for s in res.stats] == ["I", "I", "B"]
     h, recs = parse(res.to_bytes())
     assert decode_video(h, recs, load_checkpoint(final)).verified
+
+
+def _weights(path):
+    return {k: v.clone() for k, v in load_checkpoint(path).model.state_dict().items()}
+
+
+def test_resume_is_exact_to_the_step(tmp_path, tiny_video):
+    """Model, optimizer, schedule, data and quantization-noise RNG all resume: a run
+    stopped at step 2 and resumed to 4 ends with the weights of a straight 4-step run."""
+    def cfg(out, steps):
+        c = _cfg(out, tiny_video, steps)
+        c.schedule, c.warmup, c.lr, c.frames = "cosine", 2, 1e-3, 3
+        return c
+
+    straight = train(cfg(tmp_path / "a", 4), progress=False)
+    train(cfg(tmp_path / "b", 2), progress=False)
+    resumed = train(cfg(tmp_path / "b", 4), progress=False)
+    a, b = _weights(straight), _weights(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cosine_schedule_shape():
+    from amgap.train.loop import lr_factor
+
+    c = TrainConfig(out="x", steps=100, schedule="cosine", warmup=10, lr_min=0.05)
+    f = [lr_factor(c, s) for s in range(100)]
+    assert f[0] == pytest.approx(0.01) and f[10] == pytest.approx(1.0)
+    assert all(a < b for a, b in zip(f[:10], f[1:11], strict=True))  # warm-up rises
+    assert all(a >= b for a, b in zip(f[10:-1], f[11:], strict=True))  # then decays
+    assert f[-1] == pytest.approx(0.05, abs=0.01)
+    with pytest.raises(ValueError, match="schedule"):
+        train(TrainConfig(out="x", schedule="nope"), progress=False)
+
+
+def test_still_clips_move_and_stay_in_bounds(tmp_path):
+    from PIL import Image
+
+    from amgap.train.data import ClipBank
+
+    g = torch.Generator().manual_seed(1)
+    still = tmp_path / "photo.png"
+    Image.fromarray((torch.rand(200, 240, 3, generator=g) * 255).byte().numpy()).save(still)
+    video = tmp_path / "v.y4m"
+    write_y4m(video, [torch.rand(3, 80, 80, generator=g) for _ in range(3)], Fraction(25))
+    bank = ClipBank([str(video)], min_size=64, scales=(1.0,), stills=[str(still)],
+                    still_share=1.0)
+    clips = bank.sample(torch.Generator().manual_seed(3), 6, 4, 64)
+    assert len(clips) == 4 and clips[0].shape == (6, 3, 64, 64)
+    moved = sum(not torch.equal(clips[0][b], clips[1][b]) for b in range(6))
+    assert moved >= 4  # speeds are drawn in [-6, 6] px/frame: most clips move

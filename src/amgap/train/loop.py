@@ -26,7 +26,7 @@ from ..codecs.registry import get_codec
 from ..models import load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
 
-__all__ = ["TrainConfig", "train", "rd_loss"]
+__all__ = ["TrainConfig", "train", "rd_loss", "lr_factor"]
 
 
 @dataclass
@@ -48,7 +48,14 @@ class TrainConfig:
     log_every: int = 25
     ckpt_every: int = 250
     threads: int = 0  # 0: torch default
-    lr_drop: float = 0.85  # learning rates drop 10x for the last (1 - lr_drop) of the steps
+    lr_drop: float = 0.85  # schedule "step": lr drops 10x for the last (1 - lr_drop) of the steps
+    schedule: str = "step"  # "step" (above) or "cosine": linear warm-up, cosine decay
+    warmup: int = 0  # steps of linear warm-up from lr/100 ("cosine")
+    lr_min: float = 0.02  # "cosine" ends at lr * lr_min
+    clip_grad: float = 1.0  # max gradient norm of the rate-distortion parameters
+    stills: list[str] = field(default_factory=list)  # photographs (synthetic motion clips)
+    still_share: float = 0.0  # probability that a training clip comes from a still
+    scales: tuple[float, ...] = (1.0, 0.5)  # scales of the training videos
     quality: int = 0  # B models: quality of the zoo base model they extend
     strides: tuple[int, ...] = (1,)  # frame spacing of training clips (B: 1, 2, 4, 8)
 
@@ -93,6 +100,25 @@ def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, to
     return {"loss": lmbda * 255 ** 2 * mse + bpp, "mse": mse, "bpp": bpp}
 
 
+SCHEDULES = ("step", "cosine")
+
+
+def lr_factor(cfg: TrainConfig, step: int) -> float:
+    """Multiplier of the base learning rate at ``step`` (a pure function of the step, so a
+    resumed run follows exactly the schedule of an uninterrupted one).
+
+    Short CPU runs need a higher peak than CompressAI's constant 1e-4; the warm-up keeps the
+    first steps of a high peak from blowing up the entropy models, the cosine decay does
+    the fine convergence the old 10x drop did in one jump.
+    """
+    if cfg.schedule == "step":
+        return 0.1 if step >= cfg.lr_drop * cfg.steps else 1.0
+    if step < cfg.warmup:
+        return 0.01 + 0.99 * step / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr_min + (1 - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
 def _dist() -> tuple[int, int]:
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         if not dist.is_initialized():
@@ -109,126 +135,192 @@ def _average_grads(params, world: int) -> None:
             p.grad /= world
 
 
-def train(cfg: TrainConfig, progress: bool = True) -> Path:
-    """Train (or resume) into ``cfg.out``; returns the final checkpoint path."""
-    rank, world = _dist()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+@dataclass
+class _Run:
+    """Everything a training run carries from step to step (and saves to resume)."""
+
+    model: nn.Module  # what is trained (a BFrameTrainer wraps B models)
+    saved: nn.Module  # what the final checkpoint holds
+    params: list
+    aux_params: list
+    opt: torch.optim.Optimizer
+    aux_opt: torch.optim.Optimizer
+    gen: torch.Generator
+    step: int = 0
+    wall: float = 0.0
+
+
+def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
+    arch = get_codec(cfg.arch)
+    model = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch).model if cfg.init \
+        else arch.build(cfg.config)
+    if arch.base_default is None:
+        return model, model
+    if cfg.frames != 3:
+        raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
+    base = load_base(cfg.config.get("base", arch.base_default), cfg.quality).model
+    return BFrameTrainer(base, model), model
+
+
+def _start(cfg: TrainConfig, device: torch.device, rank: int) -> _Run:
     torch.manual_seed(cfg.seed)
-    device = torch.device(f"cuda:{rank % torch.cuda.device_count()}"
-                          if torch.cuda.is_available() else "cpu")
-    if cfg.init:
-        model = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch).model
-    else:
-        model = get_codec(cfg.arch).build(cfg.config)
-    saved = model  # what the final checkpoint holds
-    if get_codec(cfg.arch).base_default is not None:
-        if cfg.frames != 3:
-            raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
-        base = load_base(cfg.config.get("base", get_codec(cfg.arch).base_default),
-                         cfg.quality).model
-        model = BFrameTrainer(base, model)
+    model, saved = _build_model(cfg)
     model.to(device).train()
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [p for n, p in trainable if not n.endswith(".quantiles")]
     aux_params = [p for n, p in trainable if n.endswith(".quantiles")]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
-    aux_opt = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
-    state_path = out / "state.pt"
-    step, wall = 0, 0.0
-    if state_path.exists():  # resume
-        st = torch.load(state_path, map_location=device, weights_only=False)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        aux_opt.load_state_dict(st["aux_opt"])
-        step, wall = st["step"], st["wall"]
-        gen_state = st["gen"]
-        log_path = out / "log.jsonl"
-        if rank == 0 and log_path.exists():  # drop records past the checkpoint we resume
-            kept = [ln for ln in log_path.read_text().splitlines()
-                    if ln.strip() and json.loads(ln)["step"] <= step]
-            log_path.write_text("".join(ln + "\n" for ln in kept))
-    else:
-        gen_state = None
-    forward = model
+    return _Run(model, saved, params, aux_params, torch.optim.Adam(params, lr=cfg.lr),
+                torch.optim.Adam(aux_params, lr=cfg.aux_lr),
+                torch.Generator().manual_seed(cfg.seed * 1000 + rank))
+
+
+def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> None:
+    """Restore model, optimizers, step, data and noise RNGs; trim the log to the step."""
+    st = torch.load(out / "state.pt", map_location=device, weights_only=False)
+    run.model.load_state_dict(st["model"])
+    run.opt.load_state_dict(st["opt"])
+    run.aux_opt.load_state_dict(st["aux_opt"])
+    run.step, run.wall = st["step"], st["wall"]
+    gen_state = st["gen"]
+    run.gen.set_state(gen_state[rank] if isinstance(gen_state, list) else gen_state)
+    if "torch_rng" in st:  # quantization noise draws from the global generator
+        torch.set_rng_state(st["torch_rng"])
+    log_path = out / "log.jsonl"
+    if rank == 0 and log_path.exists():  # drop records past the checkpoint we resume
+        kept = [ln for ln in log_path.read_text().splitlines()
+                if ln.strip() and json.loads(ln)["step"] <= run.step]
+        log_path.write_text("".join(ln + "\n" for ln in kept))
+
+
+def _save_state(run: _Run, cfg: TrainConfig, out: Path) -> None:
+    tmp = out / "state.pt.tmp"
+    torch.save({"model": run.model.state_dict(), "opt": run.opt.state_dict(),
+                "aux_opt": run.aux_opt.state_dict(), "step": run.step, "wall": run.wall,
+                "gen": run.gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "config": asdict(cfg)}, tmp)
+    os.replace(tmp, out / "state.pt")
+
+
+def _ddp_forward(run: _Run, device: torch.device) -> nn.Module:
+    # DDP syncs the rate-distortion gradients; the EntropyBottleneck quantiles only
+    # get gradients from the auxiliary loss (outside DDP's forward), so DDP ignores
+    # them and their gradients are averaged by hand. DDP broadcasts rank 0's weights.
+    DDP._set_params_and_buffers_to_ignore_for_model(
+        run.model, [n for n, _ in run.model.named_parameters() if n.endswith(".quantiles")])
+    for p in run.aux_params:
+        dist.broadcast(p.data, 0)
+    return DDP(run.model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _train_step(run: _Run, cfg: TrainConfig, forward: nn.Module, frames: list,
+                world: int) -> dict[str, float]:
+    for g in run.opt.param_groups:
+        g["lr"] = cfg.lr * lr_factor(cfg, run.step)
+    run.opt.zero_grad(set_to_none=True)
+    run.aux_opt.zero_grad(set_to_none=True)
+    res = rd_loss(forward(frames), frames, cfg.lmbda)
+    res["loss"].backward()
+    aux = run.model.aux_loss()
+    aux = sum(aux) if isinstance(aux, list) else aux
+    aux.backward()
     if world > 1:
-        # DDP syncs the rate-distortion gradients; the EntropyBottleneck quantiles only
-        # get gradients from the auxiliary loss (outside DDP's forward), so DDP ignores
-        # them and their gradients are averaged by hand. DDP broadcasts rank 0's weights.
-        DDP._set_params_and_buffers_to_ignore_for_model(
-            model, [n for n, _ in model.named_parameters() if n.endswith(".quantiles")])
-        for p in aux_params:
-            dist.broadcast(p.data, 0)
-        forward = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames, min_size=cfg.crop)
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
-    if gen_state is not None:
-        gen.set_state(gen_state[rank] if isinstance(gen_state, list) else gen_state)
-    log = open(out / "log.jsonl", "a") if rank == 0 else None
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"train λ={cfg.lmbda}", unit="step",
+        _average_grads(run.aux_params, world)
+    torch.nn.utils.clip_grad_norm_(run.params, cfg.clip_grad)
+    run.opt.step()
+    run.aux_opt.step()
+    run.step += 1
+    return {**{k: float(res[k].detach()) for k in ("loss", "mse", "bpp")},
+            "aux": float(aux.detach())}
+
+
+class _Log:
+    """Averages step figures and appends one JSON line every ``every`` steps (rank 0)."""
+
+    def __init__(self, path: Path | None, every: int):
+        self.fh = open(path, "a") if path else None  # closed by close()
+        self.every, self.acc, self.n = every, {}, 0
+
+    def add(self, rec: dict[str, float], run: _Run, cfg: TrainConfig) -> dict | None:
+        self.acc = {k: self.acc.get(k, 0.0) + v for k, v in rec.items()}
+        self.n += 1
+        if not self.fh or (run.step % self.every and run.step != cfg.steps):
+            return None
+        mean = {k: v / self.n for k, v in self.acc.items()}
+        mean["psnr"] = -10 * math.log10(max(mean["mse"], 1e-10))
+        mean.update(step=run.step, wall_s=round(run.wall, 1),
+                    lr=cfg.lr * lr_factor(cfg, run.step - 1))
+        self.fh.write(json.dumps(mean) + "\n")
+        self.fh.flush()
+        self.acc, self.n = {}, 0
+        return mean
+
+    def close(self) -> None:
+        if self.fh:
+            self.fh.close()
+
+
+def _loop(run: _Run, cfg: TrainConfig, out: Path, forward: nn.Module, bank: ClipBank,
+          rank: int, world: int, progress: bool) -> None:
+    device = next(run.model.parameters()).device
+    log = _Log(out / "log.jsonl" if rank == 0 else None, cfg.log_every)
+    bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train λ={cfg.lmbda}", unit="step",
                disable=not progress or rank != 0)
-    acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
     t_last = time.perf_counter()
-    while step < cfg.steps:
-        scale = 0.1 if step >= cfg.lr_drop * cfg.steps else 1.0
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * scale
-        frames = [f.to(device) for f in bank.sample(gen, cfg.batch, cfg.frames, cfg.crop,
-                                                     tuple(cfg.strides))]
-        opt.zero_grad(set_to_none=True)
-        aux_opt.zero_grad(set_to_none=True)
-        res = rd_loss(forward(frames), frames, cfg.lmbda)
-        res["loss"].backward()
-        aux = model.aux_loss()
-        aux = sum(aux) if isinstance(aux, list) else aux
-        aux.backward()
-        if world > 1:
-            _average_grads(aux_params, world)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        aux_opt.step()
-        step += 1
-        bar.update(1)
-        for k in ("loss", "mse", "bpp"):
-            acc[k] += float(res[k].detach())
-        acc["aux"] += float(aux.detach())
-        acc["n"] += 1
-        now = time.perf_counter()
-        wall += now - t_last
-        t_last = now
-        if log and (step % cfg.log_every == 0 or step == cfg.steps):
-            n = acc.pop("n")
-            rec = {k: v / n for k, v in acc.items()}
-            rec["psnr"] = -10 * math.log10(max(rec["mse"], 1e-10))
-            rec.update(step=step, wall_s=round(wall, 1))
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
-            bar.set_postfix(bpp=f"{rec['bpp']:.3f}", psnr=f"{rec['psnr']:.2f}")
-            acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0}
-        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
-            gens = gen.get_state()
-            tmp = out / "state.pt.tmp"
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
-                        "aux_opt": aux_opt.state_dict(), "step": step, "wall": wall,
-                        "gen": gens, "config": asdict(cfg)}, tmp)
-            os.replace(tmp, state_path)
-    bar.close()
+    try:
+        while run.step < cfg.steps:
+            frames = [f.to(device) for f in bank.sample(run.gen, cfg.batch, cfg.frames,
+                                                         cfg.crop, tuple(cfg.strides))]
+            rec = _train_step(run, cfg, forward, frames, world)
+            bar.update(1)
+            now = time.perf_counter()
+            run.wall, t_last = run.wall + now - t_last, now
+            mean = log.add(rec, run, cfg)
+            if mean:
+                bar.set_postfix(bpp=f"{mean['bpp']:.3f}", psnr=f"{mean['psnr']:.2f}")
+            if rank == 0 and (run.step % cfg.ckpt_every == 0 or run.step == cfg.steps):
+                _save_state(run, cfg, out)
+    finally:
+        bar.close()
+        log.close()
+
+
+def _finish(run: _Run, cfg: TrainConfig, out: Path, bank: ClipBank, rank: int,
+            world: int) -> Path:
     if world > 1:  # the whole point of DDP: every rank ends with the same weights
         hashes: list = [None] * world
-        dist.all_gather_object(hashes, weights_hash(saved).hex())
+        dist.all_gather_object(hashes, weights_hash(run.saved).hex())
         if rank == 0:
             (out / "ranks.json").write_text(json.dumps({"world_size": world,
                                                         "weights_hash": hashes}))
     final = out / "final.pth"
     if rank == 0:
-        saved.eval().cpu()
+        saved = run.saved.eval().cpu()
         saved.update(force=True)
         card = {"arch": cfg.arch, "config": getattr(saved, "config_dict", dict)(),
-                "lambda": cfg.lmbda, "steps": step, "wall_s": round(wall, 1),
+                "lambda": cfg.lmbda, "steps": run.step, "wall_s": round(run.wall, 1),
                 "training": {**asdict(cfg), "sources": bank.sources, "world_size": world}}
         save_checkpoint(final, saved, cfg.arch, card["config"], card)
     if world > 1:
         dist.barrier()
     return final
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> Path:
+    """Train (or resume) into ``cfg.out``; returns the final checkpoint path."""
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {cfg.schedule!r} (known: {', '.join(SCHEDULES)})")
+    rank, world = _dist()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(f"cuda:{rank % torch.cuda.device_count()}"
+                          if torch.cuda.is_available() else "cpu")
+    run = _start(cfg, device, rank)
+    if (out / "state.pt").exists():
+        _resume(run, out, device, rank)
+    forward = _ddp_forward(run, device) if world > 1 else run.model
+    bank = ClipBank(cfg.videos, max_frames=cfg.max_frames, min_size=cfg.crop,
+                    scales=cfg.scales, stills=cfg.stills, still_share=cfg.still_share)
+    _loop(run, cfg, out, forward, bank, rank, world, progress)
+    return _finish(run, cfg, out, bank, rank, world)

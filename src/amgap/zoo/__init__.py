@@ -1,8 +1,9 @@
 """The shipped zoo: names and qualities of the weights that ship with amgap.
 
 ``weights/NAME-qQ.pth.xz`` (xz-compressed amgap checkpoints) with their model cards
-``weights/NAME-qQ.json``; training logs in ``logs/``. This module only lists them:
-loading is :mod:`amgap.models`, architectures are :mod:`amgap.codecs.registry`.
+``weights/NAME-qQ.json`` (training logs: ``training-logs/`` at the repository root).
+This module only lists them: loading is :mod:`amgap.models`, architectures are
+:mod:`amgap.codecs.registry`.
 """
 
 from __future__ import annotations
