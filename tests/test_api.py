@@ -36,7 +36,8 @@ def test_analysis_json_and_rows(tmp_path):
 
     import amgap
 
-    a = amgap.analyze(["carphone"], "init:ssf-slim", qualities=[1], frames=2, out=tmp_path)
+    a = amgap.analyze(["carphone"], "init:ssf-slim", qualities=[1], frames=2, out=tmp_path,
+                      reparam="off")
     assert (tmp_path / "table1.md").is_file()
     data = json.loads(json.dumps(a.to_json()))
     assert {r["frame_type"] for r in data["rows"]} == {"I", "P", "Video"}
