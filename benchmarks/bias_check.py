@@ -19,7 +19,7 @@ from amgap.analysis import stream_gap
 from amgap.coding import encode_video
 from amgap.entropy import InfoStream
 from amgap.io import open_video
-from amgap.zoo import resolve_model
+from amgap.models import resolve_model
 
 
 def _drawn(stream: InfoStream, rng: np.random.Generator) -> InfoStream:

@@ -19,7 +19,7 @@ import torch
 from amgap.bitstream import parse
 from amgap.coding import decode_video, encode_video
 from amgap.io import open_video, pad_to_multiple
-from amgap.zoo import make_codec, resolve_model
+from amgap.models import make_codec, resolve_model
 
 
 def clip(name: str, n: int, size: tuple[int, int] | None) -> list[torch.Tensor]:

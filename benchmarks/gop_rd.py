@@ -14,7 +14,7 @@ from collections import defaultdict
 from amgap.bitstream import parse
 from amgap.coding import decode_video, encode_video
 from amgap.io import open_video
-from amgap.zoo import resolve_model
+from amgap.models import resolve_model
 
 
 def main() -> None:

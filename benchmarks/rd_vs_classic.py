@@ -12,7 +12,7 @@ the preset's B frames; ``x264-ld``: no B frames, low delay like ``ssf``; ``x265`
 on request) and, for I frames, Pillow JPEG and WebP over a quality grid. The amgap
 I-frame point is the first frame of the encode: header plus its frame record. Rates are
 whole files; PSNR is RGB PSNR against the input frames, as ``amgap encode`` reports it.
-Prints the RD points and the BD-rate (:mod:`amgap.evaluate.bdrate`, Akima, with the PSNR
+Prints the RD points and the BD-rate (:mod:`amgap.evaluation.bdrate`, Akima, with the PSNR
 overlap used) of each amgap curve against each anchor; writes ``OUT/rd_CLIP.png`` and
 ``OUT/rd_vs_classic.json``. Nothing is cached between runs.
 """
@@ -40,17 +40,24 @@ from amgap.analysis.reference import (
     read_planes,
     x264_points,
 )
+from amgap.codecs import get_codec
 from amgap.coding import encode_video
 from amgap.errors import AmgapError, UsageError
-from amgap.evaluate.bdrate import BDRate, bd_rate
+from amgap.evaluation.bdrate import BDRate, bd_rate
 from amgap.io import open_video, sample_path
 from amgap.io.color import planes_to_rgb
-from amgap.zoo import B_ARCHS, resolve_model, zoo_entries
+from amgap.models import resolve_model
+from amgap.zoo import zoo_entries
 
 VIDEO_ANCHORS = {"x264": ("x264", None), "x264-ld": ("x264", 0), "x265": ("x265", None)}
 IMAGE_ANCHORS = ("jpeg", "webp")
 CRFS = [14, 18, 22, 26, 30, 34, 38, 42, 46, 51]
 IMAGE_QUALITIES = [0, 2, 5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95]
+
+
+def _extends_base(arch: str | None) -> bool:
+    """B-frame models extend an I/P base model (their I frames and `ssf` GOP are the base's)."""
+    return arch is not None and get_codec(arch).base_default is not None
 
 
 @dataclass
@@ -117,7 +124,7 @@ def plan_tasks(clips: list[str], frames: int, models: list[str], qualities: list
                 q = card["quality"]
                 if qualities is not None and q not in qualities:
                     continue
-                b_model = card.get("arch") in B_ARCHS
+                b_model = _extends_base(card.get("arch"))
                 base_measured = b_model and (card.get("config") or {}).get("base") in models
                 gops = ["lhbdc", "aivc"] if b_model else ["ssf"]
                 if b_model and not base_measured:
@@ -303,7 +310,7 @@ def run(args: argparse.Namespace) -> dict:
     models = args.models.split(",") if args.models else sorted(arch)
     if not models or any(m not in arch for m in models):
         raise UsageError(f"--models: zoo models are {', '.join(sorted(arch)) or 'none'}")
-    models.sort(key=lambda m: arch[m] in B_ARCHS)  # I/P models first: they own "ssf"
+    models.sort(key=lambda m: _extends_base(arch[m]))  # I/P models first: they own "ssf"
     clips = [c for c in args.clips.split(",") if c]
     t_start = time.perf_counter()
     clip_frames = {c: list(open_video(c).frames(0, args.frames)) for c in clips}

@@ -20,7 +20,7 @@ from amgap.codecs.gop import GOP_STRUCTURES
 from amgap.coding import decode_video, encode_video
 from amgap.entropy.reparam import Reparameterizer
 from amgap.io import open_video
-from amgap.zoo import resolve_model
+from amgap.models import resolve_model
 
 _T = {"encode": 0.0, "decode": 0.0}
 

@@ -25,7 +25,7 @@ from amgap import coding
 from amgap.entropy import reparam as rp
 from amgap.bitstream import parse
 from amgap.io import open_video
-from amgap.zoo import resolve_model
+from amgap.models import resolve_model
 w, h, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 model, mode = sys.argv[4], sys.argv[5]
 T = {"rans": 0.0, "reparam": 0.0}

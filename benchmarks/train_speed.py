@@ -14,8 +14,9 @@ import time
 
 import torch
 
+from amgap.codecs.registry import get_codec
 from amgap.train.loop import BFrameTrainer, rd_loss
-from amgap.zoo import ARCHS, B_ARCHS, zoo_entries
+from amgap.zoo import zoo_entries
 
 FALLBACK = {"ssf-slim": {"mid": 64, "latent": 64, "hyper": 48, "hyper_depth": 2}}
 
@@ -36,10 +37,10 @@ def main() -> None:
           f"frames={args.frames}")
     for label, (arch, cfg) in configs.items():
         torch.manual_seed(0)
-        model = ARCHS[arch](cfg)
+        model = get_codec(arch).build(cfg)
         frames = args.frames
-        if arch in B_ARCHS:  # B motion VAE over a frozen I/P model, (ref0, B, ref1) clips
-            model = BFrameTrainer(ARCHS["ssf-slim"]({}), model)
+        if get_codec(arch).base_default is not None:  # B motion VAE over a frozen I/P model
+            model = BFrameTrainer(get_codec("ssf-slim").build({}), model)
             frames = 3
         model.train()
         opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)

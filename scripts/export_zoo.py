@@ -28,7 +28,8 @@ from amgap.analysis.calibration import calibration
 from amgap.analysis.reference import read_planes, x264_points
 from amgap.coding import encode_video
 from amgap.io import open_video, sample_path
-from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX, load_checkpoint
+from amgap.models import load_checkpoint
+from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX
 
 LOGS_DIR = Path(__file__).resolve().parents[1] / "training-logs"  # beside the repo, not shipped
 

@@ -18,7 +18,7 @@ import time
 from amgap.bitstream.fuzz_target import fuzz
 from amgap.coding import encode_video
 from amgap.io import open_video
-from amgap.zoo import resolve_model
+from amgap.models import resolve_model
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ def carphone_frames_17():
 
 @pytest.fixture(scope="session")
 def slim_init():
-    from amgap.zoo import init_model
+    from amgap.models import init_model
 
     return init_model("ssf-slim", 3)
 

@@ -7,7 +7,7 @@ from amgap.bitstream import parse
 from amgap.codecs.base import FrameType
 from amgap.codecs.gop import gop_plan
 from amgap.coding import decode_video, encode_video
-from amgap.zoo import init_model
+from amgap.models import init_model
 
 
 def _roundtrip(frames, loaded, **kw):

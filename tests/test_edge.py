@@ -90,7 +90,7 @@ def test_empty_folder_and_directory_outputs(tmp_path, capsys):
 
 def _encode_hash(threads: int) -> str:
     code = ("import torch,hashlib,sys; torch.set_num_threads(int(sys.argv[1]));"
-            "from amgap.io import open_video; from amgap.zoo import init_model;"
+            "from amgap.io import open_video; from amgap.models import init_model;"
             "from amgap.coding import encode_video;"
             "f=list(open_video('carphone').frames(0,3));"
             "d=encode_video(f,init_model('ssf-slim',1),fps=30,num_frames=3,"
@@ -104,7 +104,7 @@ def _encode_hash(threads: int) -> str:
 
 def test_determinism_across_processes_and_threads(carphone_frames):
     from amgap.coding import encode_video
-    from amgap.zoo import init_model
+    from amgap.models import init_model
 
     here = encode_video(carphone_frames[:3], init_model("ssf-slim", 1), fps=30, num_frames=3,
                         reparam="optimal").to_bytes()

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from amgap.evaluate import evaluate
+from amgap.evaluation import evaluate
 from amgap.io import write_y4m
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from amgap.bitstream.fuzz_target import fuzz
 from amgap.coding import encode_video
-from amgap.zoo import init_model
+from amgap.models import init_model
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from amgap.analysis.reference import (
     read_planes,
     x264_points,
 )
-from amgap.evaluate import bd_rate as evaluate_bd_rate
-from amgap.evaluate.bdrate import METHODS, bd_rate
+from amgap.evaluation import bd_rate as evaluate_bd_rate
+from amgap.evaluation.bdrate import METHODS, bd_rate
 from amgap.io import sample_path
 from amgap.io.color import planes_to_rgb
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from amgap.io import write_y4m
+from amgap.models import load_checkpoint
 from amgap.train import TrainConfig, train
-from amgap.zoo import load_checkpoint
 
 TINY = {"mid": 16, "latent": 16, "hyper": 16, "hyper_depth": 2}
 

@@ -8,7 +8,8 @@ import torch
 from amgap.bitstream import parse
 from amgap.cli import main
 from amgap.coding import decode_video, encode_video
-from amgap.zoo import WEIGHTS_DIR, load_zoo, zoo_entries
+from amgap.models import load_zoo
+from amgap.zoo import WEIGHTS_DIR, zoo_entries
 
 
 def _families():

@@ -14,8 +14,8 @@ import warnings
 from fractions import Fraction
 from pathlib import Path
 
-from . import __version__
 from ._argtypes import list_of, positive_fraction
+from ._version import __version__
 from .errors import AmgapError, UsageError
 
 EXIT_USAGE = 2
@@ -26,9 +26,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+GOPS = ["ssf", "lhbdc", "aivc", "intra"]
+MODES = ["off", "paper", "optimal"]
+
+
+def _add_checkpoint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", help="checkpoint file: amgap's, a raw or DDP state dict, "
+                                        "or CompressAI examples/train.py output")
+    p.add_argument("--arch", help="architecture of --checkpoint (amgap archs); amgap "
+                                  "checkpoints carry theirs")
+
+
 def _add_model_args(p: argparse.ArgumentParser, quality_default: int | None = 4) -> None:
     p.add_argument("--model", help="zoo model name, 'ssf2020', or 'init:ARCH' (seeded untrained)")
-    p.add_argument("--checkpoint", help="model checkpoint file (amgap or CompressAI ssf2020)")
+    _add_checkpoint_args(p)
     p.add_argument("--quality", "-q", type=int, default=quality_default,
                    help="zoo quality (1 = lowest rate); the seed for init:ARCH")
 
@@ -54,8 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="output .amg file")
     _add_model_args(p)
-    p.add_argument("--gop", default="ssf", choices=["ssf", "lhbdc", "aivc"],
-                   help="GOP structure (lhbdc and aivc need a model with B frames)")
+    p.add_argument("--gop", choices=GOPS, help="GOP structure (default: ssf, or intra for "
+                   "image codecs; lhbdc and aivc need a model with B frames)")
     p.add_argument("--gop-size", type=int, default=16)
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="per-frame table replacement (decoded frames are identical)")
@@ -67,7 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="output .y4m, .yuv (raw 4:2:0), - (Y4M on stdout), or a folder / a "
                         "name without extension (PNG frames)")
-    p.add_argument("--checkpoint", help="checkpoint file, when the stream was encoded with one")
+    _add_checkpoint_args(p)
     p.add_argument("--reference", help="original video, to report PSNR and MS-SSIM")
     p.add_argument("--start", type=int, default=0,
                    help="first reference frame: the --start the stream was encoded with")
@@ -81,9 +92,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="amortization gap: Table I, report.json, figures")
     p.add_argument("inputs", nargs="+", help="videos (files, folders or sample names)")
     p.add_argument("--model")
-    p.add_argument("--checkpoint")
+    _add_checkpoint_args(p)
     p.add_argument("--quality", "-q", default=[1, 4], **list_of(int))
-    p.add_argument("--gop", default="ssf", choices=["ssf", "lhbdc", "aivc"])
+    p.add_argument("--gop", choices=GOPS, help="default: ssf, or intra for image codecs")
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="mode whose real savings fill the Saving columns")
     p.add_argument("--frames", type=int, default=16, help="frames per GOP (the 'video')")
@@ -96,11 +107,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="RD, BD-rate, gap and saving over a dataset")
     p.add_argument("dataset", nargs="+", help="video files, folders, sample names")
     p.add_argument("--model")
-    p.add_argument("--gop", default=["ssf"], help="GOP structures (space or comma list)",
-                   **list_of(str, ["ssf", "lhbdc", "aivc"], "GOP"))
+    _add_checkpoint_args(p)
+    p.add_argument("--gop", default=None, help="GOP structures, space or comma list (default: "
+                   "ssf, or intra for image codecs)", **list_of(str, GOPS, "GOP"))
     p.add_argument("--quality", "-q", default=[1, 2, 3, 4], **list_of(int))
-    p.add_argument("--reparam", default=["off", "paper", "optimal"], help="modes (list)",
-                   **list_of(str, ["off", "paper", "optimal"], "mode"))
+    p.add_argument("--reparam", default=MODES, help="modes (space or comma list)",
+                   **list_of(str, MODES, "mode"))
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--out", required=True)
@@ -119,6 +131,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("zoo", help="list shipped models and their model cards")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("archs", help="list registered architectures (plug-ins included)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("train", help="train a codec (rate-distortion, CompressAI conventions)")
     p.add_argument("--out", required=True, help="run folder (resumes when it holds state.pt)")
     p.add_argument("--arch", default="ssf-slim")
@@ -131,7 +146,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-frames", type=int, default=2, help="frames per training clip")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init", help="fine-tune from this checkpoint")
+    p.add_argument("--init", help="fine-tune from this checkpoint (raw state dicts: as --arch)")
     p.add_argument("--videos", nargs="+", help="training videos (default: registry videos)")
     p.add_argument("--max-frames", type=int, default=300)
     p.add_argument("--quiet", action="store_true")
@@ -148,65 +163,36 @@ def _open_input(args):
     return reader
 
 
-def _summary(width: int, height: int, total_bytes: int, stats, fps: Fraction) -> dict:
-    n = len(stats)
-    per = sorted(stats, key=lambda s: s.display_index)
-    ps = [s.psnr_rgb for s in per if s.psnr_rgb is not None]
-    py = [s.psnr_y for s in per if s.psnr_y is not None]
-    return {
-        "frames": n, "width": width, "height": height, "fps": float(fps),
-        "bytes": total_bytes, "bpp": total_bytes * 8 / (width * height * n),
-        "psnr_rgb": sum(ps) / len(ps) if ps else None,
-        "psnr_y": sum(py) / len(py) if py else None,
-        **_metrics_summary(per),
-        "per_frame": [s.to_json() for s in per],
-    }
+def _load(args, quality: int):
+    from .api import load_model
 
-
-def _metrics_summary(stats) -> dict:
-    """Mean PSNR-YUV and MS-SSIM (and the MS-SSIM scales used), when measured."""
-    from .metrics import mean_quality
-
-    qs = [s.quality for s in stats if s.quality is not None]
-    m = mean_quality(qs) if qs else {}
-    return {k: m.get(k) for k in ("psnr_yuv", "ms_ssim", "ms_ssim_scales")}
+    return load_model(name=args.model, checkpoint=args.checkpoint, arch=args.arch,
+                      quality=quality)
 
 
 def cmd_encode(args) -> int:
+    from .api import encode
     from .bitstream import write_file
-    from .coding import encode_video
-    from .zoo import resolve_model
+    from .codecs.gop import GOP_IDS
 
     if os.path.isdir(args.output):
         raise UsageError(f"{args.output}: is a directory, expected an output .amg file")
     from .io import check_file_output
     check_file_output(args.output)  # a missing or read-only folder fails now, not after encoding
     reader = _open_input(args)
-    loaded = resolve_model(args.model, args.checkpoint, args.quality)
+    loaded = _load(args, args.quality)
     count = args.frames if args.frames is not None else (reader.info.num_frames or 10**9)
-    frames = reader.frames(args.start, count)
-    try:
-        res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=count, gop=args.gop,
-                           gop_size=args.gop_size, progress=not args.quiet,
-                           reparam=args.reparam)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    res = encode(list(reader.frames(args.start, count)), loaded, gop=args.gop,
+                 gop_size=args.gop_size, progress=not args.quiet, reparam=args.reparam,
+                 fps=reader.info.fps)
     data = res.to_bytes()
     write_file(args.output, data)
     h = res.header
-    report = _summary(h.width, h.height, len(data), res.stats, reader.info.fps)
-    header_bytes = len(data) - sum(s.record_bytes for s in res.stats)
-    payload = sum(sum(s.payload_bytes.values()) for s in res.stats)
-    params = sum(sum(s.param_bytes.values()) for s in res.stats)
-    ideal = sum(sum(s.ideal_bits.values()) for s in res.stats) / 8
-    coded = sum(sum(s.coded_bits.values()) for s in res.stats) / 8
-    report.update(model=loaded.name, quality=loaded.quality, gop=args.gop, output=args.output,
-                  reparam=args.reparam, payload_bytes=payload, param_bytes=params,
-                  ideal_payload_bytes_learned=round(ideal, 1),
-                  estimated_bytes=round(coded, 1),
-                  container_overhead_bytes=len(data) - payload - params,
-                  header_bytes=header_bytes,
-                  input_files=reader.files_read(args.start, res.header.num_frames))
+    report = res.to_json()
+    gop = {v: k for k, v in GOP_IDS.items()}[h.gop_structure]
+    report.update(model=loaded.name, arch=loaded.arch, quality=loaded.quality, gop=gop,
+                  output=args.output, reparam=args.reparam,
+                  input_files=reader.files_read(args.start, h.num_frames))
     if args.json:
         print(json.dumps(report))
     else:
@@ -247,35 +233,29 @@ def _measure_against(reader, start: int, res) -> None:
 
 
 def cmd_decode(args) -> int:
-    from .bitstream import read_file
-    from .coding import decode_video
+    from .api import decode
+    from .coding import summary
     from .io import check_output, output_target, write_video
-    from .zoo import SOURCE_FILE, SOURCE_INIT, init_model, load_checkpoint, load_zoo
 
     target = output_target(args.output)  # a supported output, or one line listing them
     check_output(target)  # before any work: writable, and never clobbering a user's folder
     if target.kind == "stdout" and args.json:
         raise UsageError("-o - writes the video on stdout: --json cannot share it")
-    header, records = read_file(args.input)
-    reader = _open_reference(args.reference, args.start, header) if args.reference else None
-    if args.checkpoint:
-        loaded = load_checkpoint(args.checkpoint, quality=header.quality)
-    elif header.model_source == SOURCE_FILE:
-        raise UsageError(f"{args.input} was encoded with checkpoint {header.model_name!r}: "
-                         "pass --checkpoint PATH")
-    elif header.model_source == SOURCE_INIT:
-        loaded = init_model(header.model_name.removeprefix("init:"), header.quality)
-    else:
-        loaded = load_zoo(header.model_name, header.quality)
-    res = decode_video(header, records, loaded, force=args.force, progress=not args.quiet,
-                       max_pixels=args.max_pixels)
+    reader = None
+    if args.reference:
+        from .bitstream import read_file
+
+        reader = _open_reference(args.reference, args.start, read_file(args.input)[0])
+    res = decode(args.input, checkpoint=args.checkpoint, arch=args.arch, force=args.force,
+                 progress=not args.quiet, max_pixels=args.max_pixels)
+    header = res.header
     fps = Fraction(header.fps_num, header.fps_den)
     if reader is not None:
         _measure_against(reader, args.start, res)
     out = args.output
     write_video(target, res.frames, fps)
     size = os.path.getsize(args.input)
-    report = _summary(header.width, header.height, size, res.stats, fps)
+    report = summary(header, size, res.stats)
     report.update(verified=res.verified, first_mismatch=res.first_mismatch, output=out,
                   model=header.model_name, quality=header.quality)
     if args.json:
@@ -348,7 +328,13 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .codecs import FrameType, get_codec
     from .train import TrainConfig, train
+
+    if FrameType.P not in get_codec(args.arch).frame_types:
+        raise UsageError(f"amgap train trains video architectures (frame chains); train "
+                         f"{args.arch} with CompressAI's examples/train.py and load the result "
+                         "with --checkpoint PATH --arch NAME")
 
     try:
         cfg_widths = {k: int(v) for k, v in (kv.split("=") for kv in
@@ -371,36 +357,32 @@ def cmd_train(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from .analysis.run import run_analysis
+    from .api import analyze
 
-    if args.frames < 1 or args.gops < 1:
-        raise UsageError("--frames and --gops must be >= 1")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UsageError(f"{args.out}: exists and is not a folder")
-    try:
-        report = run_analysis(args.inputs, model=args.model, checkpoint=args.checkpoint,
-                              qualities=args.quality, gop=args.gop, gop_size=args.frames,
-                              frames_per_gop=args.frames, gops=args.gops, start=args.start,
-                              out=args.out, progress=not args.quiet, reparam=args.reparam)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    res = analyze(args.inputs, args.model, checkpoint=args.checkpoint, arch=args.arch,
+                  qualities=args.quality, gop=args.gop, frames=args.frames, gops=args.gops,
+                  start=args.start, reparam=args.reparam, out=args.out,
+                  progress=not args.quiet)
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(res.report))
     else:
         print(Path(args.out, "table1.md").read_text())
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate
+    from .api import evaluate
 
-    gops, modes = list(dict.fromkeys(args.gop)), list(dict.fromkeys(args.reparam))
+    gops = list(dict.fromkeys(args.gop)) if args.gop else None
+    modes = list(dict.fromkeys(args.reparam))
     engine = "dask" if args.dask else args.engine
     try:
-        summary = evaluate(args.dataset, model=args.model, gops=gops, qualities=args.quality,
-                           modes=modes, frames=args.frames, start=args.start, out=args.out,
-                           engine=engine, address=args.dask, workers=args.workers,
-                           progress=not args.quiet)
+        summary = evaluate(args.dataset, args.model, checkpoint=args.checkpoint, arch=args.arch,
+                           gops=gops, qualities=args.quality, modes=modes, frames=args.frames,
+                           start=args.start, out=args.out, engine=engine, address=args.dask,
+                           workers=args.workers, progress=not args.quiet)
     except ImportError as exc:
         raise UsageError(f"--engine dask needs Dask: pip install 'amgap[cluster]' ({exc})") \
             from exc
@@ -411,8 +393,27 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_archs(args) -> int:
+    from .api import list_codecs
+
+    info = list_codecs()
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    for a in info["architectures"]:
+        base = f" (extends {a['extends_base']})" if a["extends_base"] else ""
+        print(f"{a['name']:<28} {'/'.join(a['frame_types']):<6} {a['origin']:<24} "
+              f"{a['description']}{base}")
+    for name, why in info["refused"].items():
+        print(f"{name:<28} refused: {why}")
+    for err in info["plugin_errors"]:
+        print(f"plug-in error: {err}")
+    return 0
+
+
 COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "encode": cmd_encode,
-            "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo, "train": cmd_train}
+            "decode": cmd_decode, "info": cmd_info, "zoo": cmd_zoo, "train": cmd_train,
+            "archs": cmd_archs}
 
 
 EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away

@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
-from .codecs.base import FrameType
+from .codecs.base import FrameCodec, FrameType
 from .codecs.gop import GOP_IDS, CodingStep, gop_plan, last_use
 from .entropy import (
     INFO_KINDS,
@@ -33,11 +33,11 @@ from .entropy import (
 from .entropy.reparam import MODES, Reparameterizer
 from .errors import BitstreamError, DesyncError, UsageError
 from .io import crop, pad_to_multiple, padded_size
-from .metrics import FrameQuality, frame_quality, psnr  # noqa: F401  (psnr: was defined here)
-from .zoo import LoadedModel, make_codec
+from .metrics import FrameQuality, frame_quality, mean_quality, psnr  # noqa: F401  (psnr: was defined here)
+from .models import LoadedModel, make_codec
 
 __all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode_video",
-           "recon_checksum", "psnr"]
+           "recon_checksum", "psnr", "summary", "default_gop", "check_frame_types"]
 
 KIND_IDS = {k: i for i, k in enumerate(INFO_KINDS)}
 
@@ -97,18 +97,88 @@ class EncodeResult:
         """The whole ``.amg`` stream."""
         return pack_header(self.header) + b"".join(self.packed)
 
+    @property
+    def data(self) -> bytes:
+        """The whole ``.amg`` stream (``to_bytes()``)."""
+        return self.to_bytes()
+
+    @property
+    def bpp(self) -> float:
+        h = self.header
+        return len(self.data) * 8 / (h.width * h.height * h.num_frames)
+
+    def to_json(self) -> dict:
+        """The ``encode --json`` figures: size, rate, quality, per-stream byte split and
+        per-frame figures (display order)."""
+        data = self.data
+        out = summary(self.header, len(data), self.stats)
+        payload = sum(sum(s.payload_bytes.values()) for s in self.stats)
+        params = sum(sum(s.param_bytes.values()) for s in self.stats)
+        out.update(payload_bytes=payload, param_bytes=params,
+                   ideal_payload_bytes_learned=round(
+                       sum(sum(s.ideal_bits.values()) for s in self.stats) / 8, 1),
+                   estimated_bytes=round(
+                       sum(sum(s.coded_bits.values()) for s in self.stats) / 8, 1),
+                   container_overhead_bytes=len(data) - payload - params,
+                   header_bytes=len(data) - sum(s.record_bytes for s in self.stats))
+        return out
+
+
+def summary(header: Header, total_bytes: int, stats: list[FrameStats]) -> dict:
+    """Size, rate, mean quality and per-frame figures (display order) of a stream."""
+    n = len(stats)
+    per = sorted(stats, key=lambda s: s.display_index)
+    ps = [s.psnr_rgb for s in per if s.psnr_rgb is not None]
+    py = [s.psnr_y for s in per if s.psnr_y is not None]
+    return {
+        "frames": n, "width": header.width, "height": header.height,
+        "fps": header.fps_num / header.fps_den, "bytes": total_bytes,
+        "bpp": total_bytes * 8 / (header.width * header.height * n),
+        "psnr_rgb": sum(ps) / len(ps) if ps else None,
+        "psnr_y": sum(py) / len(py) if py else None,
+        **_metrics_summary(per),
+        "per_frame": [s.to_json() for s in per],
+    }
+
+
+def _metrics_summary(stats: list[FrameStats]) -> dict:
+    """Mean PSNR-YUV and MS-SSIM (and the MS-SSIM scales used), when measured."""
+    qs = [s.quality for s in stats if s.quality is not None]
+    m = mean_quality(qs) if qs else {}
+    return {k: m.get(k) for k in ("psnr_yuv", "ms_ssim", "ms_ssim_scales")}
+
 
 def _fps(fps: Fraction) -> tuple[int, int]:
     f = Fraction(fps).limit_denominator(1_000_000)
     return f.numerator, f.denominator
 
 
+def default_gop(codec: FrameCodec) -> str:
+    """``ssf`` for codecs with P frames, ``intra`` for image codecs."""
+    return "ssf" if FrameType.P in codec.frame_types else "intra"
+
+
+def check_frame_types(codec: FrameCodec, plan: list[CodingStep], gop: str) -> None:
+    """Refuse, in one line, a GOP whose frame types the codec does not code."""
+    have = set(codec.frame_types)
+    missing = sorted({s.ftype for s in plan} - have)
+    if not missing:
+        return
+    if FrameType.P in have:  # only B frames missing
+        raise ValueError(f"{codec.name} has no B-frame model: GOP {gop!r} needs B frames; "
+                         "use --gop ssf or intra, or a model with one (e.g. amgap-bflow)")
+    raise ValueError(f"{codec.name} is an image codec (I frames only); GOP {gop!r} needs "
+                     f"{'/'.join(t.name for t in missing)} frames: use --gop intra")
+
+
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
-                 num_frames: int, gop: str = "ssf", gop_size: int = 16, keep_recon: bool = False,
+                 num_frames: int, gop: str | None = None, gop_size: int = 16,
+                 keep_recon: bool = False,
                  progress: bool = False, probe: list | None = None, reparam: str = "off",
                  measure_learned: bool = False) -> EncodeResult:
     """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order).
 
+    ``gop``: a GOP structure; ``None`` picks ``intra`` for image codecs, else ``ssf``.
     ``reparam``: ``off`` | ``paper`` | ``optimal`` (table replacement per frame, signalled
     in each stream's parameters). ``measure_learned`` also rANS-codes every stream with
     the learned tables, to report real savings. ``probe``: a list that receives each main
@@ -129,13 +199,15 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
         if f.shape[-2:] != (height, width):
             raise UsageError(f"frame {i} has size {f.shape[-1]}x{f.shape[-2]}, "
                              f"expected {width}x{height}")
+    gop = gop or default_gop(codec)
     plan = gop_plan(gop, num_frames, gop_size)
+    check_frame_types(codec, plan, gop)
     drop_after = last_use(plan)
     fps_num, fps_den = _fps(fps)
     header = Header(width=width, height=height, num_frames=num_frames, fps_num=fps_num,
                     fps_den=fps_den, gop_structure=GOP_IDS[gop], gop_size=gop_size,
                     model_source=loaded.source, quality=loaded.quality,
-                    weights_hash=loaded.weights_hash, model_name=loaded.name,
+                    weights_hash=loaded.weights_hash, model_name=loaded.stream_name,
                     reparam_mode=MODES[reparam])
     refs: dict[int, torch.Tensor] = {}
     records, stats, all_streams, packed = [], [], [], []

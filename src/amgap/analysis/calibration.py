@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..coding import EncodeResult, encode_video
-from ..zoo import LoadedModel
+from ..models import LoadedModel
 
 __all__ = ["calibration", "escape_rate"]
 

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ..coding import encode_video
 from ..io import open_video
-from ..zoo import make_codec, resolve_model
+from ..models import make_codec, resolve_model
 from .figures import plot_gap_vs_rate, plot_histograms
 from .report import TableHistograms, analyze_encoding, merge_totals
 from .table1 import table1_csv, table1_markdown
@@ -48,14 +48,14 @@ def _write_table1(outdir: Path, scopes: dict[str, dict]) -> None:
 def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None,
                  qualities: list[int], gop: str, gop_size: int, frames_per_gop: int,
                  gops: int, start: int, out: str, progress: bool = True,
-                 reparam: str = "optimal") -> dict:
+                 reparam: str = "optimal", arch: str | None = None) -> dict:
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     n_frames = gops * frames_per_gop
     videos: dict[str, dict] = {}
     per_quality_totals: dict[int, list] = {q: [] for q in qualities}
     per_quality_bpp: dict[int, list[tuple[float, int]]] = {q: [] for q in qualities}
-    loaded_models = {q: resolve_model(model, checkpoint, q) for q in qualities}
+    loaded_models = {q: resolve_model(model, checkpoint, q, arch) for q in qualities}
     pad = {q: getattr(make_codec(m), "pad_multiple", None) for q, m in loaded_models.items()}
     jobs = [(v, q) for v in inputs for q in qualities]
     bar = tqdm(jobs, desc="analyze", unit="job", disable=not progress)

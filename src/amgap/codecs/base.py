@@ -40,6 +40,8 @@ class FrameCodec(Protocol):
 
     name: str
     pad_multiple: int
+    frame_types: tuple[FrameType, ...]  # what encode_frame/decode_frame accept
+    probe: list | None  # set by the driver: collects (info, (y - mu) / sigma) when a list
 
     def encode_frame(self, ftype: FrameType, x: torch.Tensor,
                      refs: list[torch.Tensor]) -> EncodedFrame: ...

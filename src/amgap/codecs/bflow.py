@@ -19,10 +19,15 @@ from dataclasses import asdict, dataclass
 
 import torch
 from compressai.models.base import CompressionModel
+from torch import nn
 
-from .ssf import SlimHyperprior, _analysis, _synthesis
+from .base import EncodedFrame, FrameType, SymbolReader
+from .layers import SlimHyperprior, analysis_stack, synthesis_stack
+from .parts import compressai_hyperprior
+from .registry import register_codec
+from .ssf import SSFCodec
 
-__all__ = ["BiFlowConfig", "BiFlowMotion", "predict_b", "forward_b"]
+__all__ = ["BiFlowConfig", "BiFlowMotion", "BFlowCodec", "predict_b", "forward_b"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,8 @@ class BiFlowMotion(CompressionModel):
         super().__init__()
         c = config or BiFlowConfig()
         self.config = c
-        self.motion_encoder = _analysis(9, c.mid, c.latent)
-        self.motion_decoder = _synthesis(c.latent, c.mid, 7)
+        self.motion_encoder = analysis_stack(9, c.mid, c.latent)
+        self.motion_decoder = synthesis_stack(c.latent, c.mid, 7)
         self.motion_hyperprior = SlimHyperprior(c.latent, c.hyper, c.hyper_depth)
 
     def config_dict(self) -> dict:
@@ -66,3 +71,50 @@ def forward_b(ssf, bm: BiFlowMotion, x: torch.Tensor, ref0: torch.Tensor,
     y_r_hat, lk_r = ssf.res_hyperprior(ssf.res_encoder(x - x_pred))
     x_hat = x_pred + ssf.res_decoder(torch.cat((y_r_hat, y_m_hat), dim=1))
     return x_hat, {"motion": lk_m, "residual": lk_r}
+
+
+class BFlowCodec(SSFCodec):
+    """An SSF codec (I, P) plus B frames from a bi-directional motion VAE: the motion
+    latent has its own hyperprior coder, the residual uses the base model's."""
+
+    frame_types = (FrameType.I, FrameType.P, FrameType.B)
+
+    def __init__(self, base: nn.Module, bmodel: BiFlowMotion, name: str = "bflow"):
+        super().__init__(base, name=name)
+        self.bmodel = bmodel.eval()
+        stride = 16 * 2 ** bmodel.config.hyper_depth
+        self.bmotion = compressai_hyperprior(bmodel.motion_hyperprior, stride, "motion")
+        self.pad_multiple = max(self.pad_multiple, stride)
+
+    def encode_other(self, ftype: FrameType, x: torch.Tensor,
+                     refs: list[torch.Tensor]) -> EncodedFrame:
+        if ftype != FrameType.B:
+            raise self._unsupported(ftype)
+        bm = self.bmodel
+        y_m = bm.motion_encoder(torch.cat((x, refs[0], refs[1]), dim=1))
+        y_m_hat, s_motion = self.bmotion.encode(y_m, self.probe)
+        x_pred = predict_b(self.model, bm.motion_decoder(y_m_hat), refs[0], refs[1])
+        x_hat, s_res = self._residual(x, x_pred, y_m_hat)
+        return x_hat, s_motion + s_res
+
+    def decode_other(self, ftype: FrameType, height: int, width: int,
+                     refs: list[torch.Tensor], read: SymbolReader) -> torch.Tensor:
+        if ftype != FrameType.B:
+            raise self._unsupported(ftype)
+        y_m_hat = self.bmotion.decode(height, width, read)
+        x_pred = predict_b(self.model, self.bmodel.motion_decoder(y_m_hat), refs[0], refs[1])
+        return self._residual_decode(height, width, x_pred, y_m_hat, read)
+
+
+def _bflow_adapter(model: nn.Module, name: str, base: nn.Module | None) -> BFlowCodec:
+    if base is None:
+        raise ValueError(f"{name}: a B-frame motion model needs its I/P base model")
+    return BFlowCodec(base, model, name=name)
+
+
+@register_codec("bflow-slim", adapter=_bflow_adapter,
+                frame_types=(FrameType.I, FrameType.P, FrameType.B),
+                base_default="init:ssf-slim")
+def build_bflow(config: dict) -> nn.Module:
+    """B-frame motion VAE over an I/P SSF base (config 'base': zoo name, file or init:ARCH)."""
+    return BiFlowMotion(BiFlowConfig(**config))

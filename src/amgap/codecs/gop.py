@@ -24,7 +24,7 @@ class CodingStep:
 
 
 GOP_STRUCTURES: dict[str, Callable[[int, int], list[CodingStep]]] = {}
-GOP_IDS = {"ssf": 0, "lhbdc": 1, "aivc": 2}
+GOP_IDS = {"ssf": 0, "lhbdc": 1, "aivc": 2, "intra": 3}
 
 
 def register_gop(name: str):
@@ -86,6 +86,12 @@ def _aivc(num_frames: int, gop_size: int) -> list[CodingStep]:
             plan.append(CodingStep(end, FrameType.P, (start,)))
             _hierarchy(start, end, plan)
     return plan
+
+
+@register_gop("intra")
+def _intra(num_frames: int, gop_size: int) -> list[CodingStep]:
+    """Every frame an I frame (image codecs; all-intra coding of any codec)."""
+    return [CodingStep(i, FrameType.I, ()) for i in range(num_frames)]
 
 
 def needs_b_frames(structure: str) -> bool:

@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from .._fs import atomic_path
 from ..codecs.bflow import forward_b
-from ..zoo import ARCHS, B_ARCHS, load_base, load_checkpoint, save_checkpoint, weights_hash
+from ..codecs.registry import get_codec
+from ..models import load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
 
 __all__ = ["TrainConfig", "train", "rd_loss", "lr_factor"]
@@ -151,13 +152,14 @@ class _Run:
 
 
 def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
-    model = load_checkpoint(cfg.init, quality=cfg.quality).model if cfg.init \
-        else ARCHS[cfg.arch](cfg.config)
-    if cfg.arch not in B_ARCHS:
+    arch = get_codec(cfg.arch)
+    model = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch).model if cfg.init \
+        else arch.build(cfg.config)
+    if arch.base_default is None:
         return model, model
     if cfg.frames != 3:
         raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
-    base = load_base(cfg.config.get("base", "init:ssf-slim"), cfg.quality).model
+    base = load_base(cfg.config.get("base", arch.base_default), cfg.quality).model
     return BFrameTrainer(base, model), model
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UsageError
+from .bdrate import bd_rate
 from .executors import run_jobs
 from .jobs import Job, run_job
-from .report import bd_rate, write_outputs
+from .report import write_outputs
 
 __all__ = ["evaluate", "expand_dataset", "Job", "run_job", "run_jobs", "bd_rate"]
 
@@ -38,21 +39,22 @@ def expand_dataset(items: list[str]) -> list[str]:
 
 def evaluate(items: list[str], *, model: str | None, gops: list[str], qualities: list[int],
              modes: list[str], frames: int, start: int, out: str, engine: str = "local",
-             address: str | None = None, workers: int = 1, progress: bool = True) -> dict:
+             address: str | None = None, workers: int = 1, progress: bool = True,
+             checkpoint: str | None = None, arch: str | None = None) -> dict:
     from tqdm import tqdm
 
-    from ..zoo import resolve_model
+    from ..models import resolve_model
 
     videos = expand_dataset(items)
     outdir = Path(out)
     cache = outdir / "jobs"
-    jobs = [Job(v, g, q, m, model, frames, start, str(cache))
+    jobs = [Job(v, g, q, m, model, frames, start, str(cache), checkpoint, arch)
             for v in videos for g in gops for q in qualities for m in modes]
     records = []
     for rec in tqdm(run_jobs(run_job, jobs, engine=engine, address=address, workers=workers),
                     total=len(jobs), desc="evaluate", unit="job", disable=not progress):
         records.append(rec)
-    label = resolve_model(model, None, qualities[0]).name
+    label = resolve_model(model, checkpoint, qualities[0], arch).name
     summary = write_outputs(records, outdir, label)
     summary.update(jobs=len(jobs), cached=sum(r["cached"] for r in records),
                    videos=videos)

@@ -36,6 +36,8 @@ class Job:
     frames: int
     start: int
     cache_dir: str
+    checkpoint: str | None = None  # with arch: a checkpoint file instead of a zoo model
+    arch: str | None = None
 
 
 def _file_digest(path: str) -> str:
@@ -57,9 +59,10 @@ def _file_digest(path: str) -> str:
 
 
 def job_key(job: Job, weights_hash: str) -> str:
-    from .. import __version__
+    from .._version import __version__
 
-    settings = {k: v for k, v in asdict(job).items() if k not in ("cache_dir", "video")}
+    skip = ("cache_dir", "video", "checkpoint", "arch")  # the weights hash names the model
+    settings = {k: v for k, v in asdict(job).items() if k not in skip}
     blob = json.dumps({"input": _file_digest(job.video), "weights": weights_hash,
                        "settings": settings, "amgap": __version__,
                        "metrics": METRICS_VERSION}, sort_keys=True)
@@ -74,9 +77,9 @@ def run_job(job: Job) -> dict:
     from ..coding import decode_video, encode_video
     from ..io import open_video
     from ..metrics import mean_quality
-    from ..zoo import resolve_model
+    from ..models import resolve_model
 
-    loaded = resolve_model(job.model, None, job.quality)
+    loaded = resolve_model(job.model, job.checkpoint, job.quality, job.arch)
     key = job_key(job, loaded.weights_hash.hex())
     path = Path(job.cache_dir) / f"{key}.json"
     if path.exists():

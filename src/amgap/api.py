@@ -1,0 +1,275 @@
+"""The Python API: what ``import amgap`` offers (the CLI is a view of these functions).
+
+>>> import amgap
+>>> model = amgap.load_model(name="init:ssf-slim", quality=1)
+>>> enc = amgap.encode("carphone", model, frames=2)
+>>> dec = amgap.decode(enc.data, model)
+>>> dec.verified
+True
+
+Documented with a runnable example in ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from .bitstream import Header, parse
+from .codecs.registry import Architecture, architectures, get_codec, refusals, register_codec
+from .coding import DecodeResult, EncodeResult, decode_video, encode_video
+from .errors import ModelError, UsageError
+from .models import (
+    SOURCE_FILE,
+    SOURCE_INIT,
+    LoadedModel,
+    init_model,
+    load_checkpoint,
+    load_model,
+    load_zoo,
+    split_stream_name,
+)
+
+__all__ = ["load_model", "encode", "decode", "analyze", "evaluate", "register_codec",
+           "list_codecs", "model_for_stream", "default_gop", "expand_inputs", "Analysis",
+           "Table1Row", "InfoCell", "EncodeResult", "DecodeResult", "LoadedModel",
+           "Architecture"]
+
+Video = str | os.PathLike | torch.Tensor | Sequence[torch.Tensor]
+ModelSpec = LoadedModel | str
+
+
+def _model(model: ModelSpec | None) -> LoadedModel:
+    if isinstance(model, LoadedModel):
+        return model
+    return load_model(name=model)
+
+
+def default_gop(model: LoadedModel) -> str:
+    """``intra`` for image codecs, ``ssf`` (I P P ...) otherwise."""
+    return "intra" if get_codec(model.arch).intra_only else "ssf"
+
+
+def _frames(video: Video, frames: int | None, start: int
+            ) -> tuple[list[torch.Tensor], Fraction]:
+    if isinstance(video, torch.Tensor):
+        seq = list(video) if video.dim() == 4 else [video]
+        return seq[start:start + frames if frames else None], Fraction(30)
+    if not isinstance(video, (str, os.PathLike)):
+        seq = list(video)
+        return seq[start:start + frames if frames else None], Fraction(30)
+    from .io import open_video
+
+    reader = open_video(video)
+    count = frames if frames is not None else (reader.info.num_frames or 10**9)
+    return list(reader.frames(start, count)), reader.info.fps
+
+
+def encode(video: Video, model: ModelSpec | None = None, *, gop: str | None = None,
+           gop_size: int = 16, reparam: str = "optimal", frames: int | None = None,
+           start: int = 0, fps: Fraction | None = None, keep_recon: bool = False,
+           progress: bool = False, measure_learned: bool = False) -> EncodeResult:
+    """Encode a video (path, sample name, ``[N,3,H,W]`` tensor or list of ``[3,H,W]``
+    RGB frames in [0, 1]); ``.data`` holds the ``.amg`` bytes, ``.stats`` the frames."""
+    loaded = _model(model)
+    seq, rate = _frames(video, frames, start)
+    try:
+        return encode_video(seq, loaded, fps=fps or rate, num_frames=len(seq),
+                            gop=gop or default_gop(loaded), gop_size=gop_size,
+                            reparam=reparam, keep_recon=keep_recon, progress=progress,
+                            measure_learned=measure_learned)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def model_for_stream(header: Header, *, checkpoint: str | os.PathLike | None = None,
+                     arch: str | None = None) -> LoadedModel:
+    """The model a stream names: zoo and init models from the header; a checkpoint
+    stream needs its file (its architecture is read from the header when recorded)."""
+    rec_arch, name = split_stream_name(header.model_name)
+    if checkpoint:
+        return load_checkpoint(checkpoint, quality=header.quality, arch=arch or rec_arch)
+    if header.model_source == SOURCE_FILE:
+        raise UsageError(f"the stream was encoded with checkpoint {name!r}"
+                         f"{f' (architecture {rec_arch})' if rec_arch else ''}: "
+                         "pass --checkpoint PATH")
+    if header.model_source == SOURCE_INIT:
+        return init_model(name.removeprefix("init:"), header.quality)
+    return load_zoo(name, header.quality)
+
+
+def decode(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
+           checkpoint: str | os.PathLike | None = None, arch: str | None = None,
+           force: bool = False, progress: bool = False,
+           max_pixels: int = 1 << 22) -> DecodeResult:
+    """Decode ``.amg`` bytes (or a file); ``.frames`` are RGB ``[3,H,W]`` in display
+    order and ``.verified`` says every frame matched the encoder's reconstruction."""
+    if not isinstance(data, (bytes, bytearray)):
+        from .bitstream import read_file
+
+        header, records = read_file(data)
+    else:
+        header, records = parse(bytes(data))
+    loaded = _model(model) if model is not None else \
+        model_for_stream(header, checkpoint=checkpoint, arch=arch)
+    rec_arch, _ = split_stream_name(header.model_name)
+    if rec_arch is not None and rec_arch != loaded.arch and not force:
+        raise ModelError(f"the stream was encoded with architecture {rec_arch!r}, the model "
+                         f"is {loaded.arch!r}")
+    return decode_video(header, records, loaded, force=force, progress=progress,
+                        max_pixels=max_pixels)
+
+
+@dataclass(frozen=True)
+class InfoCell:
+    """Ratio, Gap and Saving (%) of one information type; ``None`` where it has no bits."""
+
+    ratio: float | None
+    gap: float | None
+    saving: float | None = None
+
+
+@dataclass(frozen=True)
+class Table1Row:
+    """One row of the paper's Table I: a frame type of one method within one scope."""
+
+    scope: str  # "all videos" or a video label
+    method: str  # "MODEL qQ"
+    frame_type: str  # I, P, B or Video
+    info: dict[str, InfoCell]
+    gap: float
+    saving: float | None = None
+
+    def to_json(self) -> dict:
+        return {"scope": self.scope, "method": self.method, "frame_type": self.frame_type,
+                "info": {k: vars(v) for k, v in self.info.items()}, "gap": self.gap,
+                "saving": self.saving}
+
+
+def _rows(scope: str, method: str, ftypes: dict) -> list[Table1Row]:
+    rows = []
+    for t, ft in ftypes.items():
+        cells = {k: InfoCell(v["ratio"], v["gap"], v.get("saving"))
+                 if v["bits"] > 0 else InfoCell(None, None, None)
+                 for k, v in ft["info"].items()}
+        rows.append(Table1Row(scope, method, t, cells, ft["gap"], ft.get("saving")))
+    return rows
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`analyze`: Table I rows, the whole report and where files went."""
+
+    rows: list[Table1Row]
+    report: dict
+    out: Path | None = None
+    model: str = ""
+    _scopes: dict = field(default_factory=dict, repr=False)
+
+    def to_markdown(self) -> str:
+        from .analysis.table1 import table1_markdown
+
+        return "\n".join(table1_markdown(res, title=scope) for scope, res in self._scopes.items())
+
+    def to_json(self) -> dict:
+        """Table I rows and the whole report (``report.json``), JSON-ready."""
+        return {"rows": [r.to_json() for r in self.rows], "report": self.report}
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, UnidentifiedImageError):
+        return None
+
+
+def expand_inputs(inputs: Sequence[str | os.PathLike], tmp: str) -> list[str]:
+    """Inputs as videos. A folder of PNG images whose sizes differ (a Kodak-style image
+    set) becomes one 1-frame video per image: the ``.amg`` header holds one frame size,
+    so each image is coded as its own stream (a 1-image folder under ``tmp`` named
+    after the image, which keeps its name as the video label)."""
+    out = []
+    for i, item in enumerate(inputs):
+        p = Path(item)
+        pngs = sorted(f for f in p.iterdir() if f.suffix.lower() == ".png") \
+            if p.is_dir() else []
+        if len({_image_size(f) for f in pngs}) > 1:
+            for f in pngs:
+                one = Path(tmp, f"images{i}", f.stem)
+                one.mkdir(parents=True)
+                os.symlink(f.resolve(), one / f.name)
+                out.append(str(one))
+        else:
+            out.append(str(item))
+    return out
+
+
+def analyze(videos: Sequence[str | os.PathLike], model: str | None = None, *,
+            checkpoint: str | None = None, arch: str | None = None,
+            qualities: Sequence[int] = (4,), gop: str | None = None, frames: int = 16,
+            gops: int = 1, start: int = 0, reparam: str = "optimal",
+            out: str | os.PathLike | None = None, progress: bool = False) -> Analysis:
+    """Amortization gap (Table I, Fig. 1, Fig. 2, report.json) of ``videos`` (paths,
+    sample names, PNG folders; image folders of mixed sizes: one video per image).
+
+    ``model`` is a zoo name or ``init:ARCH``; or give ``checkpoint`` (and ``arch``).
+    Files go to ``out`` (a temporary folder, removed, when ``None``)."""
+    from .analysis.run import run_analysis
+
+    if frames < 1 or gops < 1:
+        raise UsageError("frames and gops must be >= 1")
+    first = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=qualities[0])
+    gop = gop or default_gop(first)
+    with tempfile.TemporaryDirectory(prefix="amgap-") as tmp:
+        outdir = Path(out) if out is not None else Path(tmp, "out")
+        inputs = expand_inputs(videos, tmp)
+        try:
+            report = run_analysis(inputs, model=model, checkpoint=checkpoint, arch=arch,
+                                  qualities=list(qualities), gop=gop, gop_size=frames,
+                                  frames_per_gop=frames, gops=gops, start=start,
+                                  out=str(outdir), progress=progress, reparam=reparam)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    method = {q: f"{first.name} q{q}" for q in qualities}
+    scopes = {"all videos": {method[q]: report["dataset"][f"q{q}"]["frame_types"]
+                             for q in qualities}}
+    for label, per_q in report["videos"].items():
+        scopes[label] = {method[q]: per_q[f"q{q}"]["frame_types"] for q in qualities}
+    rows = [r for scope, res in scopes.items() for m, ft in res.items()
+            for r in _rows(scope, m, ft)]
+    return Analysis(rows, report, Path(out) if out is not None else None, first.name, scopes)
+
+
+def evaluate(dataset: Sequence[str], model: str | None = None, *,
+             checkpoint: str | None = None, arch: str | None = None,
+             gops: Sequence[str] | None = None, qualities: Sequence[int] = (1, 2, 3, 4),
+             modes: Sequence[str] = ("off", "paper", "optimal"), frames: int = 16,
+             start: int = 0, out: str | os.PathLike, engine: str = "local",
+             address: str | None = None, workers: int = 1, progress: bool = False) -> dict:
+    """RD, BD-rate, gap and saving over a dataset (``docs/evaluate.md``); the summary."""
+    from .evaluation import evaluate as run
+
+    if gops is None:
+        first = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=qualities[0])
+        gops = [default_gop(first)]
+    return run(list(dataset), model=model, checkpoint=checkpoint, arch=arch, gops=list(gops),
+               qualities=list(qualities), modes=list(modes), frames=frames, start=start,
+               out=str(out), engine=engine, address=address, workers=workers,
+               progress=progress)
+
+
+def list_codecs() -> dict:
+    """Registered architectures and the ones amgap refuses (with why)."""
+    from .codecs.registry import plugin_errors
+
+    return {"architectures": [a.to_json() for a in architectures()],
+            "refused": refusals(), "plugin_errors": plugin_errors()}

@@ -1,0 +1,44 @@
+"""Loading models: registry lookups, configs read back from weights, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from amgap.errors import ModelError
+from amgap.models import init_model, load_checkpoint, load_model, make_codec
+
+
+def test_slim_widths_read_from_a_raw_state_dict(tmp_path):
+    ref = init_model("ssf-slim", 5, {"mid": 16, "latent": 24, "hyper": 8, "hyper_depth": 3})
+    torch.save(ref.model.state_dict(), tmp_path / "raw.pth")
+    got = load_checkpoint(tmp_path / "raw.pth", arch="ssf-slim")
+    assert got.config == {"mid": 16, "latent": 24, "hyper": 8, "hyper_depth": 3}
+    assert got.weights_hash == ref.weights_hash
+    assert make_codec(got).pad_multiple == 16 * 2 ** 3
+
+
+def test_model_errors_are_one_line(tmp_path):
+    torch.save({"state_dict": {"g_a.0.weight": torch.zeros(4, 3, 5, 5)}, "epoch": 1},
+               tmp_path / "bad.pth")
+    cases = [lambda: load_checkpoint(tmp_path / "bad.pth", arch="mbt2018-mean"),
+             lambda: load_checkpoint(tmp_path / "bad.pth", arch="no-such-arch"),
+             lambda: load_checkpoint(tmp_path / "missing.pth", arch="mbt2018-mean"),
+             lambda: load_model(arch="mbt2018-mean"),
+             lambda: load_model(name="init:cheng2020-attn")]
+    for case in cases:
+        with pytest.raises(ModelError) as err:
+            case()
+        assert "\n" not in str(err.value)
+    with pytest.raises(ModelError, match="g_a.6.weight"):
+        load_checkpoint(tmp_path / "bad.pth", arch="mbt2018-mean")
+
+
+def test_amgap_checkpoint_refuses_another_arch(tmp_path):
+    from amgap.models import save_checkpoint
+
+    m = init_model("bmshj2018-hyperprior", 0, {"N": 16, "M": 24})
+    save_checkpoint(tmp_path / "a.pth", m.model, m.arch, m.config)
+    with pytest.raises(ModelError, match="holds architecture 'bmshj2018-hyperprior'"):
+        load_checkpoint(tmp_path / "a.pth", arch="mbt2018-mean")
+    assert load_checkpoint(tmp_path / "a.pth").weights_hash == m.weights_hash
