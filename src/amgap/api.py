@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from .bitstream import Header, parse
+from .codecs.gop import default_structure
 from .codecs.registry import Architecture, architectures, get_codec, refusals, register_codec
 from .coding import DecodeResult, EncodeResult, decode_video, encode_video
 from .errors import ModelError, UsageError
@@ -52,8 +53,8 @@ def _model(model: ModelSpec | None) -> LoadedModel:
 
 
 def default_gop(model: LoadedModel) -> str:
-    """``intra`` for image codecs, ``ssf`` (I P P ...) otherwise."""
-    return "intra" if get_codec(model.arch).intra_only else "ssf"
+    """``intra`` for image codecs, ``lhbdc`` for I/B codecs, ``ssf`` (I P P ...) otherwise."""
+    return default_structure(get_codec(model.arch).frame_types)
 
 
 def _frames(video: Video, frames: int | None, start: int

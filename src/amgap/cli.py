@@ -65,8 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="output .amg file")
     _add_model_args(p)
-    p.add_argument("--gop", choices=GOPS, help="GOP structure (default: ssf, or intra for "
-                   "image codecs; lhbdc and aivc need a model with B frames)")
+    p.add_argument("--gop", choices=GOPS, help="GOP structure (default: ssf; lhbdc for I/B "
+                   "codecs, intra for image codecs; lhbdc and aivc need a model with B frames)")
     p.add_argument("--gop-size", type=int, default=16)
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="per-frame table replacement (decoded frames are identical)")
@@ -94,7 +94,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model")
     _add_checkpoint_args(p)
     p.add_argument("--quality", "-q", default=[1, 4], **list_of(int))
-    p.add_argument("--gop", choices=GOPS, help="default: ssf, or intra for image codecs")
+    p.add_argument("--gop", choices=GOPS,
+                   help="default: ssf, lhbdc for I/B codecs, intra for image codecs")
     p.add_argument("--reparam", choices=["off", "paper", "optimal"], default="optimal",
                    help="mode whose real savings fill the Saving columns")
     p.add_argument("--frames", type=int, default=16, help="frames per GOP (the 'video')")
@@ -328,10 +329,10 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .codecs import FrameType, get_codec
+    from .codecs import get_codec
     from .train import TrainConfig, train
 
-    if FrameType.P not in get_codec(args.arch).frame_types:
+    if get_codec(args.arch).intra_only:
         raise UsageError(f"amgap train trains video architectures (frame chains); train "
                          f"{args.arch} with CompressAI's examples/train.py and load the result "
                          "with --checkpoint PATH --arch NAME")

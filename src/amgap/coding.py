@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
 from .codecs.base import FrameCodec, FrameType
-from .codecs.gop import GOP_IDS, CodingStep, gop_plan, last_use
+from .codecs.gop import GOP_IDS, CodingStep, default_structure, gop_plan, last_use
 from .entropy import (
     INFO_KINDS,
     InfoKind,
@@ -154,8 +154,9 @@ def _fps(fps: Fraction) -> tuple[int, int]:
 
 
 def default_gop(codec: FrameCodec) -> str:
-    """``ssf`` for codecs with P frames, ``intra`` for image codecs."""
-    return "ssf" if FrameType.P in codec.frame_types else "intra"
+    """``ssf`` for codecs with P frames, ``lhbdc`` for I/B codecs, ``intra`` for image
+    codecs."""
+    return default_structure(codec.frame_types)
 
 
 def check_frame_types(codec: FrameCodec, plan: list[CodingStep], gop: str) -> None:
@@ -164,6 +165,9 @@ def check_frame_types(codec: FrameCodec, plan: list[CodingStep], gop: str) -> No
     missing = sorted({s.ftype for s in plan} - have)
     if not missing:
         return
+    if FrameType.B in have:  # an I/B codec (LHBDC) asked for P frames
+        raise ValueError(f"{codec.name} codes I and B frames, no P frames: GOP {gop!r} needs "
+                         "P frames; use --gop lhbdc or intra")
     if FrameType.P in have:  # only B frames missing
         raise ValueError(f"{codec.name} has no B-frame model: GOP {gop!r} needs B frames; "
                          "use --gop ssf or intra, or a model with one (e.g. amgap-bflow)")

@@ -210,6 +210,11 @@ def _build_from(a: Architecture, un: _Unpacked, path: Path) -> tuple[nn.Module, 
         model = a.build(dict(config))
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{path}: bad config for architecture {a.name!r} ({exc})") from exc
+    if a.convert_state_dict is not None:  # e.g. the authors' released layout
+        try:
+            un.state_dict = a.convert_state_dict(un.state_dict, model)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from exc
     bad = _first_mismatch(model, un.state_dict)
     if bad:
         raise ModelError(f"{path}: weights do not fit architecture {a.name!r}: {bad}")

@@ -38,7 +38,13 @@ from compressai.models.base import CompressionModel
 from torch import nn
 
 from .base import FrameType
-from .net_blocks import LatentSymbols, latent_analysis, latent_forward, latent_synthesis
+from .net_blocks import (
+    LatentSymbols,
+    gop_forward,
+    latent_analysis,
+    latent_forward,
+    latent_synthesis,
+)
 from .net_blocks import backwarp as _backwarp
 
 __all__ = ["AIVCConfig", "AIVC_SMALL", "AIVC_PUBLISHED", "AIVCNet", "ConditionalNet",
@@ -256,6 +262,10 @@ class AIVCNet(CompressionModel):
         return coded + (1 - a) * pred
 
     # ---- training forwards: (x_hat, {info: {"y": lk, "z": lk}}) ----
+    def forward(self, frames: list[torch.Tensor]) -> dict:
+        """A clip coded as one ``aivc`` GOP (what ``amgap train`` calls)."""
+        return gop_forward(self, frames, "aivc")
+
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.cnet, self.frame_analysis(x, None))
         return self.frame_synthesis(y_hat, None), {"residual": lk}

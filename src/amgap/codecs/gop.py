@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .base import FrameType
 
 __all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use",
-           "needs_b_frames"]
+           "needs_b_frames", "default_structure"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,15 @@ def _aivc(num_frames: int, gop_size: int) -> list[CodingStep]:
 def _intra(num_frames: int, gop_size: int) -> list[CodingStep]:
     """Every frame an I frame (image codecs; all-intra coding of any codec)."""
     return [CodingStep(i, FrameType.I, ()) for i in range(num_frames)]
+
+
+def default_structure(frame_types) -> str:
+    """The GOP a codec gets when none is asked for: ``ssf`` with P frames, ``lhbdc``
+    with B frames only (I, B: e.g. LHBDC), ``intra`` for image codecs."""
+    types = set(frame_types)
+    if FrameType.P in types:
+        return "ssf"
+    return "lhbdc" if FrameType.B in types else "intra"
 
 
 def needs_b_frames(structure: str) -> bool:

@@ -37,7 +37,13 @@ from compressai.models.utils import conv, deconv
 from torch import nn
 
 from .base import FrameType
-from .net_blocks import LatentSymbols, latent_analysis, latent_forward, latent_synthesis
+from .net_blocks import (
+    LatentSymbols,
+    gop_forward,
+    latent_analysis,
+    latent_forward,
+    latent_synthesis,
+)
 from .net_blocks import backwarp as _backwarp
 
 __all__ = ["LHBDCConfig", "LHBDC_SMALL", "LHBDC_PUBLISHED", "LHBDCNet", "MeanScaleAE",
@@ -224,6 +230,10 @@ class LHBDCNet(CompressionModel):
         return motion.prediction + self.residual_compressor.g_s(y_r_hat)
 
     # ---- training forwards: (x_hat, {info: {"y": lk, "z": lk}}) ----
+    def forward(self, frames: list[torch.Tensor]) -> dict:
+        """A clip coded as one ``lhbdc`` GOP (what ``amgap train`` calls)."""
+        return gop_forward(self, frames, "lhbdc")
+
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.intra, self.intra.g_a(x))
         return self.intra.g_s(y_hat), {"residual": lk}
@@ -281,6 +291,8 @@ class KeyMismatch(ValueError):
     """A released state dict that this module cannot represent (names the first key)."""
 
 
+# entropy-coder buffers that update() rebuilds (their size is not the architecture's)
+_DYNAMIC = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 _LEGACY_EB = (("._matrices.", ".matrices."), ("._biases.", ".biases."),
               ("._factors.", ".factors."))
 
@@ -303,7 +315,7 @@ def lhbdc_key_map(src: dict[str, torch.Tensor], target: LHBDCNet,
     CompressAI ``mbt2018-mean`` state dict for I frames) -> a state dict for ``target``.
 
     Names are the published ones, so the map is the identity up to CompressAI's
-    EntropyBottleneck renames; the entropy-coder buffers (``_quantized_cdf`` …) are
+    EntropyBottleneck renames; the entropy-coder buffers (``_quantized_cdf``, ``scale_table`` …) are
     dropped and rebuilt by ``update()``. Refuses (``KeyMismatch``) the first key that
     is unknown, or whose shape differs (wrong preset), and the first parameter the
     released weights lack.
@@ -314,7 +326,7 @@ def lhbdc_key_map(src: dict[str, torch.Tensor], target: LHBDCNet,
     for prefix, sd in sources:
         for key, value in sd.items():
             new = prefix + _modern_eb_key(key.removeprefix("module."))
-            if new.rsplit(".", 1)[-1] in ("_quantized_cdf", "_offset", "_cdf_length"):
+            if new.rsplit(".", 1)[-1] in _DYNAMIC:
                 continue
             if new not in out:
                 raise KeyMismatch(f"no amgap counterpart for released key: {key}")

@@ -28,8 +28,11 @@ import torch.nn.functional as F
 from compressai.ops import quantize_ste
 from torch import nn
 
+from .base import FrameType
+from .gop import gop_plan
+
 __all__ = ["LatentSymbols", "latent_forward", "latent_analysis", "latent_synthesis",
-           "backwarp", "rd_loss", "count_parameters"]
+           "backwarp", "rd_loss", "count_parameters", "gop_forward"]
 
 
 @dataclass
@@ -107,3 +110,25 @@ def rd_loss(x: torch.Tensor, x_hat: torch.Tensor, likelihoods: dict[str, dict],
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def gop_forward(net: nn.Module, frames: list[torch.Tensor], structure: str) -> dict:
+    """Training pass over a clip coded as one GOP of ``structure`` (the whole clip).
+
+    The clip's frames are coded in the GOP's order with the frame-type forwards
+    (``forward_keyframe``, ``forward_p``, ``forward_b``); references are the detached
+    reconstructions, as CompressAI's ``ScaleSpaceFlow.forward`` does. Returns what
+    ``amgap.train``'s loss reads: ``x_hat`` and ``likelihoods`` in display order.
+    """
+    x_hat: list = [None] * len(frames)
+    lks: list = [None] * len(frames)
+    for step in gop_plan(structure, len(frames), len(frames)):
+        x, refs = frames[step.display_index], [x_hat[r].detach() for r in step.refs]
+        if step.ftype == FrameType.I:
+            out = net.forward_keyframe(x)
+        elif step.ftype == FrameType.P:
+            out = net.forward_p(x, refs[0])
+        else:
+            out = net.forward_b(x, refs[0], refs[1])
+        x_hat[step.display_index], lks[step.display_index] = out
+    return {"x_hat": x_hat, "likelihoods": lks}

@@ -27,12 +27,15 @@ __all__ = ["Architecture", "register_codec", "refuse_codec", "get_codec", "codec
 
 ENTRY_POINT_GROUP = "amgap.codecs"
 # amgap's own architecture modules: one file per architecture family, one line here
-_BUILTIN = ("amgap.codecs.ssf", "amgap.codecs.bflow", "amgap.codecs.compressai_image")
+_BUILTIN = ("amgap.codecs.ssf", "amgap.codecs.bflow", "amgap.codecs.compressai_image",
+            "amgap.codecs.aivc", "amgap.codecs.lhbdc")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 Builder = Callable[[dict], nn.Module]
 Adapter = Callable[[nn.Module, str, "nn.Module | None"], FrameCodec]
 ConfigReader = Callable[[Mapping], dict]
+# (state dict as found, freshly built model) -> state dict in the model's own names
+StateDictConverter = Callable[[Mapping, nn.Module], dict]
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,9 @@ class Architecture:
     ``adapter(model, name, base)`` builds the frame codec; ``base`` is the loaded I/P
     model for architectures that extend one (``base_default`` set: e.g. a B-frame
     motion VAE), else ``None``. ``config_from_state_dict`` reads the constructor config
-    back from weights (as CompressAI's ``from_state_dict`` reads N and M).
+    back from weights (as CompressAI's ``from_state_dict`` reads N and M);
+    ``convert_state_dict`` maps a foreign layout (e.g. the authors' released weights)
+    onto the built model's keys before loading, raising ``ModelError`` on a mismatch.
     """
 
     name: str
@@ -53,6 +58,7 @@ class Architecture:
     base_default: str | None = None
     description: str = ""
     origin: str = field(default="amgap", compare=False)
+    convert_state_dict: StateDictConverter | None = field(default=None, compare=False)
 
     @property
     def intra_only(self) -> bool:
@@ -88,7 +94,8 @@ def register_codec(name: str | Architecture, build: Builder | None = None, *,
                    frame_types: tuple[FrameType, ...] = (FrameType.I,),
                    config_from_state_dict: ConfigReader | None = None,
                    base_default: str | None = None, description: str = "",
-                   origin: str | None = None, replace: bool = False):
+                   origin: str | None = None, replace: bool = False,
+                   convert_state_dict: StateDictConverter | None = None):
     """Register an architecture: ``register_codec(Architecture(...))``,
     ``register_codec("name", build, adapter=...)``, or as a decorator on the builder:
     ``@register_codec("name", adapter=...)``."""
@@ -100,7 +107,7 @@ def register_codec(name: str | Architecture, build: Builder | None = None, *,
     def deco(fn: Builder) -> Builder:
         _add(Architecture(name, fn, adapter, tuple(frame_types), config_from_state_dict,
                           base_default, description or (fn.__doc__ or "").strip().split("\n")[0],
-                          origin or getattr(fn, "__module__", "?")), replace)
+                          origin or getattr(fn, "__module__", "?"), convert_state_dict), replace)
         return fn
 
     if build is not None:
