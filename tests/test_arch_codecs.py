@@ -196,3 +196,24 @@ def test_cli_archs_and_analyze_rows(tmp_path, clip, capsys):
         assert rc == 0
         report = json.loads((tmp_path / arch / "report.json").read_text())
         assert set(report["dataset"]["q1"]["frame_types"]) == want | {"Video"}
+
+
+@pytest.mark.parametrize(("arch", "width"), [
+    ("aivc", {"nb_ft_conv": 8, "nb_ft_y": 8, "nb_ft_z": 8, "out_c_shortcut_y": 8}),
+    ("lhbdc", {"N": 8, "M": 8, "intra_N": 8, "intra_M": 8, "mask_ch": 2})])
+def test_train_two_steps_and_code_the_result(tmp_path, clip, arch, width):
+    """``amgap train --arch aivc|lhbdc``: clips coded as one GOP of the architecture's
+    structure (net.forward -> net_blocks.gop_forward); the checkpoint codes verified."""
+    from amgap.train import TrainConfig, train
+
+    video = tmp_path / "moving.y4m"
+    write_y4m(video, [torch.nn.functional.pad(f, (0, 32, 0, 32), mode="reflect")
+                      for f in clip], Fraction(25))
+    cfg = TrainConfig(out=str(tmp_path / "run"), arch=arch, config=width, steps=2, batch=1,
+                      crop=64, frames=3, videos=[str(video)], log_every=1, threads=1)
+    final = train(cfg, progress=False)
+    log = [json.loads(line) for line in open(tmp_path / "run" / "log.jsonl")]
+    assert [r["step"] for r in log] == [1, 2] and all(r["bpp"] > 0 for r in log)
+    loaded = load_checkpoint(final)
+    assert loaded.arch == arch and loaded.config["nb_ft_y" if arch == "aivc" else "M"] == 8
+    assert _roundtrip(clip[:3], loaded, arch)[2].verified
