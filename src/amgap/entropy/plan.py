@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reparam as rp_mod
+from .coder import rans_encode
 from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, log2q
 
@@ -96,19 +97,33 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
     st0 = rp.state.get(key) if keep_state else None
     st0 = st0 or rp_mod.KeyState()
     kd = _key_data(streams, inters, st0)
-    off = [None] * len(streams)
-    best = evaluate(rp, kd, streams, off, st0)
+    plans = [[None] * len(streams)]
     if rp.mode != "off":
-        cands = [paper_plans(rp, kd, streams, st0)]
+        plans.append(paper_plans(rp, kd, streams, st0))
         if rp.mode == "optimal":
-            cands += [dp_plans(kd, fam_id, fam, st0) for fam_id, fam in _PER_TABLE[kd.main]]
-            cands.append(wide_plans(kd))
-        for plans in cands:
-            c = evaluate(rp, kd, streams, plans, st0)
-            if c.total < best.total - 1e-6:
-                best = c
+            plans += [dp_plans(kd, fam_id, fam, st0) for fam_id, fam in _PER_TABLE[kd.main]]
+            plans.append(wide_plans(kd))
+    costed = [evaluate(rp, kd, streams, p, st0) for p in plans]
+    best = _smallest(costed, streams)
     rp.state[key] = best.final
     return best.results
+
+
+def _smallest(costed: list[Costed], streams) -> Costed:
+    """The cheapest in ideal bits; candidates within the rANS slack of it (8-byte state
+    and up to 4 bytes of alignment per stream) are settled on real bytes, so that the
+    file sizes keep ``optimal <= paper <= off`` (candidates: off, paper, ...)."""
+    best = min(costed, key=lambda c: c.total)  # first of equals: the simplest
+    slack = 8 * 12 * len(streams)
+    close = [c for c in costed if c.total - best.total < slack]
+    if len(close) == 1:
+        return best
+    return min(close, key=lambda c: _real_bytes(c, streams))
+
+
+def _real_bytes(c: Costed, streams) -> int:
+    return sum(len(r.payload) + len(rans_encode(s.symbols, r.table_index, r.tables))
+               for s, r in zip(streams, c.results, strict=True))
 
 
 # ------------------------------------------------------------------------ paper --
