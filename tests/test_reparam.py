@@ -7,31 +7,38 @@ import torch
 from amgap.bitstream import parse
 from amgap.coding import decode_video, encode_video
 from amgap.entropy import InfoKind, InfoStream, TableSet, rans_decode, rans_encode
-from amgap.entropy.families import fit_gmm, fit_scale, gmm_params, scale_multiplier
+from amgap.entropy.families import gmm_params, scale_multiplier
 from amgap.entropy.reparam import Reparameterizer
+from amgap.entropy.vfit import Pairs, TableAttrs, fit
 from amgap.errors import BitstreamError
 from helpers import gauss_tables
 
 
-@pytest.mark.parametrize("mix", [
-    [(-4.0, 1.0, 0.6), (3.0, 1.5, 0.4)],
-    [(-6.0, 0.8, 0.3), (0.0, 1.2, 0.4), (5.0, 1.0, 0.3)],
-    [(1.5, 2.5, 1.0)],
-])
-def test_fit_recovers_sampled_mixtures(mix):
+def _pairs(tables, sym):
+    v, c = np.unique(sym, return_counts=True)
+    return Pairs.build(np.zeros(len(v), np.int64), v, c, TableAttrs.of(tables))
+
+
+@pytest.mark.parametrize("mean,sd", [(-4.0, 1.0), (3.0, 2.5), (0.5, 0.6)])
+def test_vectorized_fit_recovers_a_sampled_gaussian(mean, sd):
+    tables = gauss_tables(1, half=20)
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.normal(m, s, int(20000 * w)) for m, s, w in mix])
-    vals, cnt = np.unique(np.round(x).astype(int), return_counts=True)
-    k = len(mix)
-    mu, sigma, w = gmm_params(fit_gmm(vals, cnt, k, -20, 20), k, -20, 20)
-    for (m0, s0, w0), m, s, ww in zip(mix, mu, sigma, w, strict=True):
-        assert abs(m - m0) < 0.15 and abs(s - s0) < 0.15 * s0 + 0.05 and abs(ww - w0) < 0.03
+    sym = np.round(rng.normal(mean, sd, 20000)).astype(int)
+    _, codes = fit("gmm", TableAttrs.of(tables), _pairs(tables, sym))
+    mu, sigma, _ = gmm_params(codes[0], 1, -20, 20)
+    assert abs(mu[0] - mean) < 0.1 and abs(sigma[0] - sd) < 0.1 * sd + 0.05
 
 
-def test_fit_scale_recovers_sigma():
+def test_vectorized_fit_recovers_a_scale():
+    from compressai.entropy_models import GaussianConditional
+
+    gc = GaussianConditional([2.0])
+    gc.update()
+    tables = TableSet.from_gaussian_conditional(gc)
     rng = np.random.default_rng(1)
-    v, c = np.unique(np.round(rng.normal(0, 3.0, 20000)).astype(int), return_counts=True)
-    assert abs(2.0 * scale_multiplier(fit_scale(v, c, 2.0, 20)) - 3.0) < 0.05
+    sym = np.round(rng.normal(0, 3.0, 20000)).astype(int)
+    _, codes = fit("gauss0", TableAttrs.of(tables), _pairs(tables, sym))
+    assert abs(2.0 * scale_multiplier(codes[0, 0]) - 3.0) < 0.05
 
 
 def _shifted_stream(tables: TableSet, n: int = 3000) -> InfoStream:

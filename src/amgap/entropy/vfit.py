@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from .coder import _bypass_bits
 from .families import (
     ESCAPE_MASS,
     NCODES,
     SIDE_SIGMA_MIN,
-    _bypass_bits,
     _gg_cdf,
     gg_shape,
     scale_multiplier,
