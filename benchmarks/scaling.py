@@ -39,8 +39,9 @@ def timed(name, fn):
     return wrap
 coding.rans_encode = timed("rans", coding.rans_encode)
 coding.rans_decode = timed("rans", coding.rans_decode)
-rp.Reparameterizer.encode = timed("reparam", rp.Reparameterizer.encode)
+rp.Reparameterizer.encode_segment = timed("reparam", rp.Reparameterizer.encode_segment)
 rp.Reparameterizer.decode = timed("reparam", rp.Reparameterizer.decode)
+rp.Reparameterizer.observe = timed("reparam", rp.Reparameterizer.observe)
 src = list(open_video("carphone").frames(0, n))
 frames = [F.interpolate(f[None], size=(h, w), mode="bilinear", align_corners=False)[0].clamp(0, 1)
           for f in src]

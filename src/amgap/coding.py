@@ -175,6 +175,24 @@ def check_frame_types(codec: FrameCodec, plan: list[CodingStep], gop: str) -> No
                      f"{'/'.join(t.name for t in missing)} frames: use --gop intra")
 
 
+def _code_streams(streams: list[InfoStream], rs: list, st: FrameStats,
+                  measure_learned: bool) -> list[StreamRecord]:
+    """rANS-code a frame's streams with the tables reparameterization chose."""
+    srecs = []
+    for s, r in zip(streams, rs, strict=True):
+        data = rans_encode(s.symbols, r.table_index, r.tables)
+        srecs.append(StreamRecord(KIND_IDS[s.kind], data, r.payload))
+        k = s.kind.value
+        st.payload_bytes[k] = len(data)
+        st.param_bytes[k] = len(r.payload)
+        st.ideal_bits[k] = r.learned_bits
+        st.coded_bits[k] = r.coded_bits + r.payload_bits
+        if measure_learned:
+            st.learned_payload_bytes[k] = len(data) if not r.payload else len(
+                rans_encode(s.symbols, s.table_index, s.tables))
+    return srecs
+
+
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
                  num_frames: int, gop: str | None = None, gop_size: int = 16,
                  keep_recon: bool = False,
@@ -216,41 +234,43 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
     refs: dict[int, torch.Tensor] = {}
     records, stats, all_streams, packed = [], [], [], []
     recon: dict[int, torch.Tensor] = {}
+    segment: list[tuple[CodingStep, FrameStats, list[InfoStream], bytes]] = []
+
+    def flush() -> None:
+        """Reparameterization is planned over a whole segment (I frame to I frame)."""
+        t0 = time.perf_counter()
+        coded = rp.encode_segment([(int(step.ftype), step.ftype != FrameType.I, streams)
+                                   for step, _, streams, _ in segment])
+        share = (time.perf_counter() - t0) * 1000.0 / max(len(segment), 1)
+        for (step, st, streams, checksum), rs in zip(segment, coded, strict=True):
+            t1 = time.perf_counter()
+            record = FrameRecord(int(step.ftype), step.display_index, checksum,
+                                 _code_streams(streams, rs, st, measure_learned))
+            packed.append(pack_frame(record))
+            st.record_bytes = len(packed[-1])
+            st.ms += share + (time.perf_counter() - t1) * 1000.0
+            records.append(record)
+            stats.append(st)
+            all_streams.append(streams)
+        segment.clear()
+
     for pos, step in enumerate(tqdm(plan, desc="encode", unit="frame", disable=not progress)):
+        if step.ftype == FrameType.I and segment:
+            flush()
         t0 = time.perf_counter()
         x = pad_to_multiple(frame_list[step.display_index][None], codec.pad_multiple)
         x_hat, streams = codec.encode_frame(step.ftype, x, [refs[r] for r in step.refs])
-        srecs = []
         st = FrameStats(step.display_index, pos, step.ftype, step.refs)
-        inter = step.ftype != FrameType.I
-        if not inter:
-            rp.reset()  # random access: no parameters survive an I frame
-        for s in streams:
-            r = rp.encode(s, inter)
-            data = rans_encode(s.symbols, r.table_index, r.tables)
-            srecs.append(StreamRecord(KIND_IDS[s.kind], data, r.payload))
-            k = s.kind.value
-            st.payload_bytes[k] = len(data)
-            st.param_bytes[k] = len(r.payload)
-            st.ideal_bits[k] = r.learned_bits
-            st.coded_bits[k] = r.coded_bits + r.payload_bits
-            if measure_learned:
-                st.learned_payload_bytes[k] = len(data) if not r.payload else len(
-                    rans_encode(s.symbols, s.table_index, s.tables))
         rec_rgb = crop(x_hat, height, width)[0]
-        record = FrameRecord(int(step.ftype), step.display_index, recon_checksum(rec_rgb), srecs)
         st.ms = (time.perf_counter() - t0) * 1000.0
         st.measure(frame_list[step.display_index], rec_rgb)
-        packed.append(pack_frame(record))
-        st.record_bytes = len(packed[-1])
-        records.append(record)
-        stats.append(st)
-        all_streams.append(streams)
+        segment.append((step, st, streams, recon_checksum(rec_rgb)))
         refs[step.display_index] = x_hat
         if keep_recon:
             recon[step.display_index] = rec_rgb.clamp(0, 1)
         for r in [r for r in refs if drop_after[r] <= pos]:
             del refs[r]
+    flush()
     return EncodeResult(header, records, stats, all_streams, packed,
                         recon if keep_recon else None)
 
@@ -267,11 +287,12 @@ class DecodeResult:
 class _StreamReader:
     """The decoder's :class:`SymbolReader`: rANS-decodes the record's stream of ``kind``."""
 
-    def __init__(self, record: FrameRecord, where: str, rp: Reparameterizer, inter: bool):
+    def __init__(self, record: FrameRecord, where: str, rp: Reparameterizer,
+                 ftype: FrameType):
         self.streams = {s.kind: s for s in record.streams}
         self.where = where
         self.rp = rp
-        self.inter = inter
+        self.ftype = ftype
         self.used: list[int] = []
 
     def __call__(self, kind: InfoKind, table_index: np.ndarray, tables: TableSet) -> np.ndarray:
@@ -280,9 +301,12 @@ class _StreamReader:
             raise BitstreamError(f"{self.where}: missing {kind.value} stream")
         self.used.append(sid)
         s = self.streams[sid]
-        tables2, remap = self.rp.decode(s.params, tables, kind.value, self.inter, table_index,
+        tables2, remap = self.rp.decode(s.params, tables, kind.value, int(self.ftype),
+                                        self.ftype != FrameType.I, table_index,
                                         f"{self.where} {kind.value}")
-        return rans_decode(s.data, remap[table_index], tables2)
+        symbols = rans_decode(s.data, remap[table_index], tables2)
+        self.rp.observe(kind.value, int(self.ftype), tables, symbols, table_index)
+        return symbols
 
 
 def expected_plan(header: Header) -> list[CodingStep]:
@@ -338,7 +362,7 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
         inter = step.ftype != FrameType.I
         if not inter:
             rp.reset()
-        reader = _StreamReader(rec, where, rp, inter)
+        reader = _StreamReader(rec, where, rp, step.ftype)
         try:
             x_hat = codec.decode_frame(step.ftype, ph, pw, [refs[r] for r in step.refs], reader)
         except (RuntimeError, ValueError, IndexError) as exc:

@@ -20,7 +20,7 @@ __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", 
            "write_file", "read_file", "LIMITS"]
 
 MAGIC = b"\x8bAMG\r\n\x1a\n"
-VERSION = 1
+VERSION = 2  # 2: reparameterization syntax v2 (per frame type state, adaptation)
 
 LIMITS = {
     "dimension": 16384,

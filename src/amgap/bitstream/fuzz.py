@@ -99,10 +99,49 @@ def _stream_params(h, frames, rng):
     return h, frames
 
 
+def _plan_params(h, frames, rng):
+    """A syntactically valid random reparameterization payload (reuse, adaptation, new
+    codes, stream-wide families) for one stream: reaches the decoder's table building."""
+    from ..entropy.syntax import Choice, Ctx, StreamPlan, TableChoice, family_ncodes, write_plan
+
+    seen: set = set()
+    cands = []
+    for f in frames:
+        if f.frame_type == 0:
+            seen = set()
+        for s in f.streams:
+            cands.append((s, f.frame_type, (s.kind, f.frame_type) in seen))
+            seen.add((s.kind, f.frame_type))
+    if not cands:
+        return h, frames
+    s, ftype, history = rng.choice(cands)
+    main, inter = s.kind in (1, 3), ftype != 0
+    family = rng.choice([0, 1, 2, 3] if main else [0, 1])
+    if family == 1 or (main and family == 3):
+        plan = StreamPlan(family, wide_codes=tuple(rng.randrange(1024) for _ in range(
+            family_ncodes(main, family))))
+    else:
+        k = 1 if main else rng.randint(1, 4)
+        adapt = history and rng.random() < 0.7
+        choices = [Choice.LEARNED, Choice.NEW] + [Choice.REUSE] * inter + \
+            [Choice.ADAPT] * adapt
+        tables = []
+        for _ in range(rng.randint(1, 8)):
+            c = rng.choice(choices)
+            codes = tuple(rng.randrange(1024) for _ in range(family_ncodes(main, family, k))) \
+                if c == Choice.NEW else ()
+            tables.append(TableChoice(c, codes))
+        plan = StreamPlan(family, k, adapt=adapt, prior=rng.randrange(4) if adapt else 0,
+                          tables=tuple(tables))
+    s.params = write_plan(plan, Ctx(main, inter, history, 256)).to_bytes()
+    h.reparam_mode = rng.choice([1, 2])
+    return h, frames
+
+
 MUTATIONS = {
     "truncate": _raw_truncate, "flip": _raw_flip, "run": _raw_run,
     "header": _header_field, "order": _frame_order, "frame": _frame_fields,
-    "data": _stream_data, "params": _stream_params,
+    "data": _stream_data, "params": _stream_params, "plan": _plan_params,
 }
 
 

@@ -1,0 +1,357 @@
+"""Encoder-side planning of one key (information type x frame type) over a segment.
+
+Every candidate plan (``off``, the paper's greedy rule, a shortest path per family,
+stream-wide families) is a list of :class:`~.syntax.StreamPlan` (``None`` = learned
+tables, empty payload) and is costed *exactly*: the real rows, every payload bit and the
+byte padding. The cheapest is kept, so a mode never loses to the simpler ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import reparam as rp_mod
+from .coder import rans_encode
+from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
+from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, log2q
+
+CODE_BITS = 10
+_WIDE = {False: [(1, "shift")], True: [(1, "gauss0"), (3, "gg")]}
+_PER_TABLE = {False: [(0, "gmm")], True: [(0, "gauss0"), (2, "gg")]}
+
+
+@dataclass
+class KeyData:
+    """What planning needs about a key's streams, computed once."""
+
+    tables: object
+    attrs: TableAttrs
+    main: bool
+    inters: list[bool]
+    pairs: list[Pairs]
+    learned: np.ndarray  # [F, T] exact bits, learned tables, bypass excluded
+    limit: np.ndarray  # [F, T] N * H(histogram)
+    hist0: np.ndarray | None  # history before the first frame
+    frames0: int  # frames in the history before the first frame
+
+    @property
+    def n_tables(self) -> int:
+        return len(self.tables)
+
+    def ctx(self, f: int) -> Ctx:
+        return Ctx(self.main, self.inters[f], self.frames0 + f > 0, self.n_tables)
+
+
+def _per_table_sum(values: np.ndarray, ts: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(ts, weights=values, minlength=n)
+
+
+def _key_data(streams, inters, st) -> KeyData:
+    tables = streams[0].tables
+    attrs = TableAttrs.of(tables)
+    pairs = [rp_mod.stream_pairs(s) for s in streams]
+    T = len(tables)
+    learned = np.zeros((len(streams), T))
+    limit = np.zeros((len(streams), T))
+    rows = np.arange(T)
+    for f, p in enumerate(pairs):
+        learned[f] = _per_table_sum(exact_bits(tables, rows[p.ts], p, False), p.ts, T)
+        tot = _per_table_sum(p.cs, p.ts, T)
+        limit[f] = _per_table_sum(-p.cs * np.log2(p.cs / np.maximum(tot[p.ts], 1)), p.ts, T)
+    return KeyData(tables, attrs, tables.family == "indexed", list(inters), pairs, learned,
+                   limit, None if st.hist is None else st.hist.copy(), st.frames)
+
+
+@dataclass
+class Costed:
+    total: float
+    results: list
+    final: object  # KeyState after the last frame
+
+
+def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
+    """Exact cost of a plan list (rows, payload bits, padding) and its stream results."""
+    in_force = dict(st0.in_force)
+    st = rp_mod.KeyState(in_force, None if kd.hist0 is None else kd.hist0.copy(), kd.frames0)
+    total, results = 0.0, []
+    for f, (s, plan) in enumerate(zip(streams, plans, strict=True)):
+        ctx = kd.ctx(f)
+        p = kd.pairs[f]
+        used = np.unique(p.ts)
+        a = rp.apply(plan, ctx, kd.tables, st, used)
+        payload, pbits = rp.payload(plan, ctx)
+        learned = float(exact_bits(kd.tables, p.ts, p).sum())
+        coded = rp_mod.coded_bits(a, p) if plan is not None else learned
+        total += coded + 8 * len(payload)
+        results.append(rp_mod.StreamReparam(payload, a.tables, a.remap[s.table_index], learned,
+                                            coded, pbits, a.replaced, a.reused, a.adapted))
+        st.in_force = a.in_force
+        st.observe(kd.tables, p.ts, p.idx, p.cs)
+    return Costed(total, results, st)
+
+
+def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
+    """Choose and apply the plan of one key; updates ``rp``'s state for the key."""
+    st0 = rp.state.get(key) if keep_state else None
+    st0 = st0 or rp_mod.KeyState()
+    kd = _key_data(streams, inters, st0)
+    plans = [[None] * len(streams)]
+    if rp.mode != "off":
+        plans.append(paper_plans(rp, kd, streams, st0))
+        if rp.mode == "optimal":
+            plans += [dp_plans(kd, fam_id, fam, st0) for fam_id, fam in _PER_TABLE[kd.main]]
+            plans.append(wide_plans(kd))
+    costed = [evaluate(rp, kd, streams, p, st0) for p in plans]
+    best = _smallest(costed, streams)
+    rp.state[key] = best.final
+    return best.results
+
+
+def _smallest(costed: list[Costed], streams) -> Costed:
+    """The cheapest in ideal bits; candidates within the rANS slack of it (8-byte state
+    and up to 4 bytes of alignment per stream) are settled on real bytes, so that the
+    file sizes keep ``optimal <= paper <= off`` (candidates: off, paper, ...)."""
+    best = min(costed, key=lambda c: c.total)  # first of equals: the simplest
+    slack = 8 * 12 * len(streams)
+    close = [c for c in costed if c.total - best.total < slack]
+    if len(close) == 1:
+        return best
+    return min(close, key=lambda c: _real_bytes(c, streams))
+
+
+def _real_bytes(c: Costed, streams) -> int:
+    return sum(len(r.payload) + len(rans_encode(s.symbols, r.table_index, r.tables))
+               for s, r in zip(streams, c.results, strict=True))
+
+
+# ------------------------------------------------------------------------ paper --
+def _fit_codes(fam: str, kd: KeyData, p: Pairs, tabs_mask: np.ndarray,
+               per_table: bool = True) -> np.ndarray:
+    """Codes [T, nc] (-1: not fitted) for the tables of ``p`` selected by ``tabs_mask``."""
+    codes = np.full((kd.n_tables, NPARAMS[fam]), -1, dtype=np.int64)
+    sub = p.take(tabs_mask[p.ts])
+    if len(sub):
+        tabs, c = fit(fam, kd.attrs, sub, per_table)
+        codes[tabs] = c
+    return codes
+
+
+def _exact_new_bits(rp, kd: KeyData, fam: str, p: Pairs, codes: np.ndarray) -> np.ndarray:
+    """Exact bits per table [T] under the rows of ``codes`` (inf where not fitted)."""
+    T = kd.n_tables
+    fitted = np.flatnonzero(codes[:, 0] >= 0)
+    rows = [rp.row(kd.tables, int(t), rp_mod.TableParams(fam, 1, tuple(int(x) for x in
+                                                                       codes[t])))
+            for t in fitted]
+    tmp = kd.tables.with_rows(rows, kd.tables.offsets[fitted].tolist())
+    remap = np.arange(T)
+    remap[fitted] = T + np.arange(len(fitted))
+    bits = _per_table_sum(exact_bits(tmp, remap[p.ts], p, False), p.ts, T)
+    has = np.zeros(T, dtype=bool)
+    has[fitted] = True
+    return np.where(has, bits, np.inf)
+
+
+def paper_plans(rp, kd: KeyData, streams, st0) -> list:
+    """The paper's greedy rule frame after frame (see module :mod:`.reparam`)."""
+    fam = "gauss0" if kd.main else "gmm"
+    nparams = NPARAMS[fam]
+    in_force = dict(st0.in_force)
+    plans = []
+    for f, p in enumerate(kd.pairs):
+        ctx = kd.ctx(f)
+        lt, present = kd.learned[f], np.zeros(kd.n_tables, dtype=bool)
+        present[p.ts] = True
+        codes = _fit_codes(fam, kd, p, lt - kd.limit[f] > nparams * CODE_BITS)
+        nb = _exact_new_bits(rp, kd, fam, p, codes)
+        order = rp_mod.table_order(kd.tables)
+        flag = 2.0 if ctx.inter else 1.0
+        costs, choices = [], []
+        for t in order.tolist():
+            newp = None if codes[t, 0] < 0 else rp_mod.TableParams(fam, 1, tuple(
+                int(x) for x in codes[t]))
+            if not present[t]:
+                ch = TableChoice(Choice.REUSE if ctx.inter else Choice.LEARNED)
+                costs.append(1.0)
+            elif ctx.inter and newp is not None and in_force.get(t) == newp:
+                ch, c = TableChoice(Choice.REUSE), 1.0 + nb[t]
+                costs.append(c)
+            elif newp is not None and lt[t] - nb[t] > nparams * CODE_BITS:
+                ch = TableChoice(Choice.NEW, newp.codes)
+                costs.append(flag + nparams * CODE_BITS + nb[t])
+            else:
+                ch = TableChoice(Choice.LEARNED)
+                costs.append(flag + lt[t])
+            choices.append(ch)
+        plan = _best_n(kd, f, ctx, order, costs, choices)
+        plan, in_force = _paper_step(rp, kd, f, plan, ctx, in_force)
+        plans.append(plan)
+    return plans
+
+
+def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: list[float],
+            choices: list[TableChoice]) -> StreamPlan:
+    """Cover the first N tables of the signalling order, N minimizing the total."""
+    header = 2 + (0 if kd.main else 2) + (1 if ctx.history else 0) + 8
+    plain = kd.learned[f][order]
+    tail = np.concatenate([np.cumsum(plain[::-1])[::-1], [0.0]])
+    totals = header + np.cumsum([0.0, *costs]) + tail
+    totals[0] = np.inf
+    totals[257:] = np.inf
+    n = int(np.argmin(totals))
+    return StreamPlan(0, 1, tables=tuple(choices[:n]))
+
+
+def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: dict):
+    """The paper's per-stream rule: send the learned tables when replacement does not
+    pay for the stream as a whole (payload padding included)."""
+    p = kd.pairs[f]
+    a = rp.apply(plan, ctx, kd.tables, rp_mod.KeyState(in_force), np.unique(p.ts))
+    payload, _ = rp.payload(plan, ctx)
+    coded = float(exact_bits(a.tables, a.remap[p.ts], p, False).sum())
+    if coded + 8 * len(payload) >= kd.learned[f].sum():
+        return None, {}
+    return plan, a.in_force
+
+
+# ---------------------------------------------------------------- shortest path --
+def _float_bits(fam: str, kd: KeyData, p: Pairs, codes: np.ndarray) -> np.ndarray:
+    """Float bits per table [T] of ``p`` under ``codes`` [T, nc]: inf where a table codes
+    symbols but has no codes, 0 where it codes none."""
+    T = kd.n_tables
+    has = codes[p.ts, 0] >= 0
+    sub = p.take(has)
+    out = _per_table_sum(np.where(has, 0.0, np.inf), p.ts, T)
+    if len(sub):
+        ll = log2q(fam, kd.attrs, sub, [codes[sub.ts, j] for j in range(codes.shape[1])])
+        out += _per_table_sum(-ll * sub.cs, sub.ts, T)
+    return out
+
+
+def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
+    """Float bits per (frame, table) with decoder-side adaptation at the best prior of
+    each frame; whether adaptation is worth its stream flag; that prior."""
+    F, T = kd.learned.shape
+    width = int(kd.tables.cdf_lengths.max()) - 1
+    hist = np.zeros(T * width) if kd.hist0 is None else kd.hist0.reshape(-1).astype(float)
+    out, on, priors = np.full((F, T), np.inf), [], []
+    for f, p in enumerate(kd.pairs):
+        flat = p.ts * width + p.idx
+        if kd.frames0 + f == 0:
+            on.append(False)
+            priors.append(0)
+        else:
+            h = hist[flat]
+            ntot = hist.reshape(T, width).sum(1)[p.ts]
+            freq = (kd.attrs.cdfs[p.ts, p.idx + 1] - kd.attrs.cdfs[p.ts, p.idx]).astype(float)
+            alpha = np.asarray(PRIORS, dtype=float)[:, None]
+            q = (h * 65536.0 + alpha * freq) / ((ntot + alpha) * 65536.0)
+            bits = np.stack([_per_table_sum(-np.log2(np.maximum(qq, 2.0 ** -16)) * p.cs,
+                                            p.ts, T) for qq in q])
+            gain = np.maximum(kd.learned[f][None] - bits - 1.0, 0.0).sum(1)
+            i = int(np.argmax(gain))
+            on.append(bool(gain[i] > 3.0))
+            priors.append(i)
+            out[f] = bits[i]
+        hist += np.bincount(flat, weights=p.cs, minlength=hist.size)
+    return out, on, priors
+
+
+def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float):
+    """Per table (all at once), the cheapest sequence of choices over the key's frames.
+    States: 0 learned in force, 1 segment-pooled parameters in force, 2 + j parameters
+    sent at frame j in force. Returns the action and the state after it, [F, T] each."""
+    L = kd.learned
+    F, T = L.shape
+    C = np.full((T, F + 2), np.inf)
+    C[:, 0] = 0.0
+    acts, prevs, rows = [], [], np.arange(T)
+    for f in range(F):
+        r = 1.0 if kd.inters[f] else 0.0
+        fl = r + (1.0 if adapt_on[f] else 0.0) + 1.0
+        bits = np.concatenate([L[f][:, None], Bp[f][:, None], Bf[:, f, :].T], 1)
+        N = np.full_like(C, np.inf)
+        act = np.zeros(C.shape, dtype=np.int8)
+        prv = np.tile(np.arange(F + 2), (T, 1))
+        if kd.inters[f]:
+            N, act[:] = C + 1.0 + bits, int(Choice.REUSE)
+        bprev, aprev = C.min(1), C.argmin(1)
+        offers = [(0, bprev + fl + L[f], Choice.LEARNED),
+                  (1, bprev + fl + cost + Bp[f], Choice.NEW),
+                  (2 + f, bprev + fl + cost + Bf[f, f], Choice.NEW)]
+        if adapt_on[f]:
+            offers.append((0, bprev + r + 1.0 + A[f], Choice.ADAPT))
+        for s, cand, a in offers:
+            upd = cand < N[:, s]
+            N[upd, s], act[upd, s], prv[upd, s] = cand[upd], int(a), aprev[upd]
+        acts.append(act)
+        prevs.append(prv)
+        C = N
+    s = C.argmin(1)
+    act_out, st_out = np.zeros((F, T), dtype=np.int8), np.zeros((F, T), dtype=np.int64)
+    for f in range(F - 1, -1, -1):
+        act_out[f], st_out[f] = acts[f][rows, s], s
+        s = prevs[f][rows, s]
+    return act_out, st_out
+
+
+def dp_plans(kd: KeyData, fam_id: int, fam: str, st0) -> list:
+    """Shortest-path plan of one per-table family (K = 1 mixtures on side streams).
+    Fits only tables whose gap (learned bits - histogram limit) could pay for them."""
+    F, T = kd.learned.shape
+    cost = NPARAMS[fam] * CODE_BITS
+    gap = np.maximum(kd.learned - kd.limit, 0.0)
+    suffix = np.cumsum(gap[::-1], 0)[::-1]
+    pos = np.empty(T, dtype=np.int64)
+    pos[rp_mod.table_order(kd.tables)] = np.arange(T)
+    cover = pos < 256
+    cpool = _fit_codes(fam, kd, Pairs.concat(kd.pairs, kd.attrs), (suffix[0] > cost) & cover)
+    Bp = np.stack([_float_bits(fam, kd, p, cpool) for p in kd.pairs])
+    Bf = np.full((F, F, T), np.inf)
+    cpf = []
+    for j, p in enumerate(kd.pairs):
+        cpf.append(_fit_codes(fam, kd, p, (suffix[j] > cost) & cover))
+        if (cpf[-1][:, 0] >= 0).any():
+            for g in range(j, F):
+                Bf[j, g] = _float_bits(fam, kd, kd.pairs[g], cpf[-1])
+    A, adapt_on, prior = _adapt_bits(kd)
+    A[:, ~cover] = np.inf
+    acts, states = _shortest_path(kd, Bp, Bf, A, adapt_on, cost)
+    return [_dp_plan(kd, f, fam_id, acts[f], states[f], cpool, cpf[f], prior[f], pos)
+            for f in range(F)]
+
+
+def _dp_plan(kd, f, fam_id, act, state, cpool, cpf, prior, pos) -> StreamPlan | None:
+    nontrivial = (act == Choice.NEW) | (act == Choice.ADAPT) | \
+        ((act == Choice.REUSE) & (state != 0))
+    if not nontrivial.any():
+        return None
+    n = int(pos[nontrivial].max()) + 1
+    order = rp_mod.table_order(kd.tables)
+    choices = []
+    for t in order[:n].tolist():
+        a = Choice(int(act[t]))
+        codes = () if a != Choice.NEW else tuple(
+            int(x) for x in (cpool[t] if state[t] == 1 else cpf[t]))
+        choices.append(TableChoice(a, codes))
+    adapt = bool((act == Choice.ADAPT).any())
+    return StreamPlan(fam_id, 1, adapt=adapt, prior=prior if adapt else 0,
+                      tables=tuple(choices))
+
+
+def wide_plans(kd: KeyData) -> list:
+    """Per frame, the best stream-wide family (one parameter set for every table)."""
+    plans = []
+    for f, p in enumerate(kd.pairs):
+        best, best_bits = None, float(kd.learned[f].sum())
+        for fam_id, fam in _WIDE[kd.main]:
+            _, codes = fit(fam, kd.attrs, p, per_table=False)
+            ll = log2q(fam, kd.attrs, p, [np.full(len(p), c) for c in codes[0]])
+            bits = float(-(ll * p.cs).sum()) + 2 + CODE_BITS * codes.shape[1]
+            if bits < best_bits:
+                best, best_bits = StreamPlan(fam_id, wide_codes=tuple(
+                    int(c) for c in codes[0])), bits
+        plans.append(best)
+    return plans

@@ -1,0 +1,230 @@
+"""Vectorized family models and fits over the (table, value, count) pairs of a stream.
+
+Planning never loops over tables in Python: a stream's histogram is a set of pairs
+sorted by table (:class:`Pairs`); each family gives the float log2-probability of every
+pair for a whole batch of candidate codes at once (``[G, P]``), and per-table scores are
+segment sums. The float model is the family's pmf with the escape mass and the 16-bit
+floor of the quantized table (``q >= 2^-16``); exact bits come later from the real rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from .coder import _bypass_bits
+from .families import (
+    ESCAPE_MASS,
+    NCODES,
+    SIDE_SIGMA_MIN,
+    _gg_cdf,
+    gg_shape,
+    scale_multiplier,
+    side_shift,
+)
+from .tables import PRECISION, TableSet
+
+__all__ = ["Pairs", "TableAttrs", "log2q", "fit", "exact_bits", "NPARAMS"]
+
+NPARAMS = {"gmm": 2, "gauss0": 1, "gg": 2, "shift": 2}  # K = 1 mixtures only
+_FLOOR = 2.0 ** -PRECISION
+
+
+@dataclass
+class TableAttrs:
+    """Per-table arrays the models need (computed once per TableSet)."""
+
+    a: np.ndarray  # first support value
+    n: np.ndarray  # support size (escape bin index)
+    scales: np.ndarray | None
+    cdfs: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, tables: TableSet) -> TableAttrs:
+        if "attrs" not in tables._lists:
+            tables._lists["attrs"] = cls(tables.offsets.astype(np.int64),
+                                         tables.cdf_lengths.astype(np.int64) - 2,
+                                         tables.scales, tables.cdfs.astype(np.int64),
+                                         tables.cdf_lengths.astype(np.int64))
+        return tables._lists["attrs"]
+
+
+@dataclass
+class Pairs:
+    """Histogram pairs sorted by table: ``ts`` (table), ``vs`` (value), ``cs`` (count);
+    ``idx`` = bin of each value in its table (``n`` = escape), ``inside`` its mask."""
+
+    ts: np.ndarray
+    vs: np.ndarray
+    cs: np.ndarray
+    idx: np.ndarray
+    inside: np.ndarray
+
+    @classmethod
+    def build(cls, ts, vs, cs, attrs: TableAttrs) -> Pairs:
+        o = np.argsort(ts, kind="stable")
+        ts, vs, cs = (np.asarray(x, dtype=np.int64)[o] for x in (ts, vs, cs))
+        v = vs - attrs.a[ts]
+        inside = (v >= 0) & (v < attrs.n[ts])
+        return cls(ts, vs, cs.astype(np.float64), np.where(inside, v, attrs.n[ts]), inside)
+
+    @classmethod
+    def concat(cls, parts: list[Pairs], attrs: TableAttrs) -> Pairs:
+        return cls.build(np.concatenate([p.ts for p in parts]),
+                         np.concatenate([p.vs for p in parts]),
+                         np.concatenate([p.cs for p in parts]), attrs)
+
+    def take(self, mask: np.ndarray) -> Pairs:
+        return Pairs(self.ts[mask], self.vs[mask], self.cs[mask], self.idx[mask],
+                     self.inside[mask])
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+
+def _side_params(attrs: TableAttrs, ts: np.ndarray, c0, c1):
+    a = attrs.a[ts].astype(np.float64)
+    w = attrs.n[ts].astype(np.float64)
+    mu = a - 0.5 + w * c0 / (NCODES - 1)
+    smax = 4.0 * w
+    sigma = SIDE_SIGMA_MIN * (smax / SIDE_SIGMA_MIN) ** (c1 / (NCODES - 1))
+    return a, a + w - 1, mu, sigma
+
+
+def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
+    """(mass at each pair's value, mass of the whole support) for ``codes`` [G, P]."""
+    v = p.vs.astype(np.float64)
+    if fam == "gmm":
+        a, b, mu, sg = _side_params(attrs, p.ts, codes[0], codes[1])
+        return (ndtr((v + 0.5 - mu) / sg) - ndtr((v - 0.5 - mu) / sg),
+                ndtr((b + 0.5 - mu) / sg) - ndtr((a - 0.5 - mu) / sg))
+    if fam == "shift":
+        d, r = side_shift(codes[0]), scale_multiplier(codes[1])
+        a = attrs.a[p.ts].astype(np.float64)
+        b = a + attrs.n[p.ts] - 1
+        cdf = _learned_cdf(attrs, p.ts)
+        return (cdf((v + 0.5 - d) / r) - cdf((v - 0.5 - d) / r),
+                cdf((b + 0.5 - d) / r) - cdf((a - 0.5 - d) / r))
+    av, half = np.abs(v), (attrs.n[p.ts] - 1) // 2
+    s = attrs.scales[p.ts]
+    if fam == "gauss0":
+        sig = s * scale_multiplier(codes[0])
+        return (ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig),
+                2.0 * ndtr((half + 0.5) / sig) - 1.0)
+    beta, std = gg_shape(codes[0]), s * scale_multiplier(codes[1])
+    return (_gg_cdf(av + 0.5, std, beta) - _gg_cdf(av - 0.5, std, beta),
+            2.0 * _gg_cdf(half + 0.5, std, beta) - 1.0)
+
+
+def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
+    """The learned CDF of each pair's table, linear inside integer bins (shift family)."""
+    a, n = attrs.a[ts], attrs.n[ts]
+
+    def at(x: np.ndarray) -> np.ndarray:
+        u = np.clip(x - (a - 0.5), 0.0, n.astype(np.float64))
+        i = np.minimum(np.floor(u).astype(np.int64), n - 1)
+        lo = attrs.cdfs[ts, i].astype(np.float64)
+        hi = attrs.cdfs[ts, i + 1].astype(np.float64)
+        return (lo + (u - i) * (hi - lo)) / float(1 << PRECISION)
+    return at
+
+
+def log2q(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]) -> np.ndarray:
+    """Float log2-probability of every pair (escape pairs: the escape mass)."""
+    mass, z = _masses(fam, attrs, p, codes)
+    q = np.maximum(mass, 1e-300) / np.maximum(z, 1e-300) * (1.0 - ESCAPE_MASS)
+    q = np.where(p.inside, q, ESCAPE_MASS)
+    return np.log2(np.maximum(q, _FLOOR))
+
+
+def _scores(fam, attrs, p: Pairs, codes: list[np.ndarray], per_table: bool) -> np.ndarray:
+    """Log-likelihood [G, groups]: per table (segments of ``p``) or summed (one group)."""
+    ll = log2q(fam, attrs, p, codes) * p.cs
+    if not per_table:
+        return ll.sum(-1, keepdims=True)
+    starts = np.flatnonzero(np.r_[True, p.ts[1:] != p.ts[:-1]])
+    return np.add.reduceat(ll, starts, axis=-1)
+
+
+def _init(fam: str, attrs: TableAttrs, p: Pairs, tabs: np.ndarray) -> np.ndarray:
+    """Starting codes per group: moments for mixtures, the middle otherwise."""
+    if fam != "gmm":
+        return np.full((len(tabs), NPARAMS[fam]), NCODES // 2, dtype=np.int64)
+    w = np.where(p.inside, p.cs, 0.0)
+    starts = np.flatnonzero(np.r_[True, p.ts[1:] != p.ts[:-1]])
+    n = np.maximum(np.add.reduceat(w, starts), 1e-9)
+    v = p.vs.astype(np.float64)
+    m = np.add.reduceat(w * v, starts) / n
+    var = np.add.reduceat(w * v * v, starts) / n - m * m
+    a, width = attrs.a[tabs], attrs.n[tabs].astype(np.float64)
+    cm = np.round((m - (a - 0.5)) / width * (NCODES - 1))
+    sd = np.clip(np.sqrt(np.maximum(var - 1 / 12, 0.0025)), SIDE_SIGMA_MIN, 4 * width)
+    cs = np.round(np.log(sd / SIDE_SIGMA_MIN) / np.log(4 * width / SIDE_SIGMA_MIN)
+                  * (NCODES - 1))
+    return np.clip(np.stack([cm, cs], 1), 0, NCODES - 1).astype(np.int64)
+
+
+def _grid(fam: str, npairs: int) -> np.ndarray:
+    """Coarse candidate codes [G, nc] tried for every group before the local search."""
+    if fam == "gauss0":
+        step = 1 if npairs <= 400 else 8
+        return np.arange(0, NCODES, step)[:, None]
+    if fam == "gmm":
+        return np.zeros((0, 2), dtype=np.int64)
+    g0, g1 = (np.arange(64, NCODES, 192), np.arange(32, NCODES, 128)) if fam == "gg" else \
+        (np.arange(64, NCODES, 128), np.arange(64, NCODES, 128))
+    return np.stack(np.meshgrid(g0, g1, indexing="ij"), -1).reshape(-1, 2)
+
+
+def fit(fam: str, attrs: TableAttrs, p: Pairs, per_table: bool = True
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood 10-bit codes: (groups' tables, codes [groups, nc]). Per table
+    (every table of ``p`` at once) or one set shared by all (``per_table=False``).
+    Deterministic: a coarse grid, then neighbours at shrinking steps."""
+    tabs = np.unique(p.ts) if per_table else np.zeros(1, dtype=np.int64)
+    gid = np.searchsorted(tabs, p.ts) if per_table else np.zeros(len(p), dtype=np.int64)
+    best = _init(fam, attrs, p, tabs) if per_table or fam != "gmm" else None
+    grid = _grid(fam, len(p))
+    if len(grid):
+        sc = _scores(fam, attrs, p, [grid[:, j, None] + 0.0 * p.cs for j in
+                                     range(grid.shape[1])], per_table)
+        best = grid[np.argmax(sc, 0)]
+    nc = best.shape[1]
+    cur = _scores(fam, attrs, p, [best[gid, j][None] for j in range(nc)], per_table)[0]
+    offs = np.stack(np.meshgrid(*[[-1, 0, 1]] * nc, indexing="ij"), -1).reshape(-1, nc)
+    offs = offs[np.any(offs != 0, 1)]
+    steps = () if fam == "gauss0" and len(grid) == NCODES else (4, 2, 1) \
+        if fam == "gauss0" else (64, 32, 16, 8, 4, 2, 1)
+    for step in steps:
+        for _ in range(3 if fam == "gmm" else 2):
+            cand = np.clip(best[None] + step * offs[:, None], 0, NCODES - 1)  # [D, G, nc]
+            sc = _scores(fam, attrs, p, [cand[:, gid, j] for j in range(nc)], per_table)
+            i = np.argmax(sc, 0)
+            better = sc[i, np.arange(len(tabs))] > cur + 1e-9
+            if not better.any():
+                break
+            best[better] = cand[i[better], np.flatnonzero(better)]
+            cur[better] = sc[i[better], np.flatnonzero(better)]
+    return tabs, best
+
+
+def exact_bits(tables: TableSet, rows: np.ndarray, p: Pairs, with_bypass: bool = True
+               ) -> np.ndarray:
+    """Exact bits of every pair (all its symbols) under ``rows`` (one row per pair) of the
+    quantized tables, escapes and bypass chunks included."""
+    cdfs = tables.cdfs
+    off = tables.offsets[rows].astype(np.int64)
+    nmax = tables.cdf_lengths[rows].astype(np.int64) - 2
+    v = p.vs - off
+    low, high = v < 0, v >= nmax
+    vv = np.where(low | high, nmax, v)
+    freq = (cdfs[rows, vv + 1] - cdfs[rows, vv]).astype(np.float64)
+    bits = PRECISION - np.log2(freq)
+    if with_bypass and (low | high).any():
+        esc = low | high
+        raw = np.where(low, -2 * v - 1, 2 * (v - nmax))
+        bits[esc] += _bypass_bits(raw[esc])
+    return bits * p.cs
