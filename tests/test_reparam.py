@@ -234,7 +234,7 @@ def test_adaptation_wins_on_stationary_mismatch_and_roundtrips():
 ])
 def test_optimal_never_larger_than_paper_or_off(carphone_frames, model, gop, seed):
     """Real file sizes, several models, GOP structures and seeds/qualities."""
-    from amgap.zoo import init_model, resolve_model
+    from amgap.models import init_model, resolve_model
 
     loaded = init_model(model.split(":")[1], seed) if model.startswith("init:") else \
         resolve_model(model, None, seed)

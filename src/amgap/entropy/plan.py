@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import reparam as rp_mod
+from . import state as rp_mod
 from .coder import rans_encode
 from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, log2q
