@@ -177,14 +177,15 @@ def _load(args, quality: int):
 def _pick_model(args, gops: list[str] | None, quality: int) -> str | None:
     """``--model`` for these GOPs (the zoo's B-frame model when none was named and a GOP
     needs B frames; refused before any work when the named one has none)."""
-    from .api import model_for_gops
+    from .api import B_GOPS, model_for_gops
 
     if not gops:
         return args.model
     name = model_for_gops(args.model, gops, checkpoint=args.checkpoint, arch=args.arch,
                           quality=quality)
     if name != args.model:
-        print(f"amgap: GOP {', '.join(gops)} needs B frames: using --model {name}",
+        need = ", ".join(g for g in gops if g in B_GOPS)
+        print(f"amgap: GOP {need} needs B frames: using --model {name}",
               file=sys.stderr)
     return name
 
