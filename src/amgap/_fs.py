@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-__all__ = ["umask_mode", "atomic_file", "atomic_path", "atomic_write"]
+__all__ = ["umask_mode", "atomic_file", "atomic_path", "atomic_write", "fresh_folder"]
 
 _PREFIX = ".amgap-"
 
@@ -58,3 +58,30 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` atomically."""
     with atomic_file(path) as fh:
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextmanager
+def fresh_folder(path: str | os.PathLike) -> Iterator[str]:
+    """A new, empty folder beside ``path`` that replaces ``path`` when the block succeeds
+    and is removed when it fails: a reader sees the old folder or the complete new one,
+    never a mix of an earlier run's files and this run's. The caller has checked that
+    ``path``, if it exists, holds nothing but replaceable outputs (two renames: the old
+    folder moves aside, the new one in, then the old one is removed)."""
+    import shutil
+
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=_PREFIX, dir=parent)
+    try:
+        yield tmp
+        os.chmod(tmp, umask_mode(0o777))
+        old = None
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(prefix=_PREFIX + "old-", dir=parent)
+            os.replace(path, os.path.join(old, "x"))
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

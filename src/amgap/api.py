@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +40,7 @@ from .models import (
 
 __all__ = ["load_model", "encode", "decode", "analyze", "evaluate", "register_codec",
            "list_codecs", "model_for_stream", "default_gop", "expand_inputs", "Analysis",
+           "model_for_gops", "B_GOPS",
            "Table1Row", "InfoCell", "EncodeResult", "DecodeResult", "LoadedModel",
            "Architecture"]
 
@@ -55,6 +57,49 @@ def _model(model: ModelSpec | None) -> LoadedModel:
 def default_gop(model: LoadedModel) -> str:
     """``intra`` for image codecs, ``lhbdc`` for I/B codecs, ``ssf`` (I P P ...) otherwise."""
     return default_structure(get_codec(model.arch).frame_types)
+
+
+B_GOPS = ("lhbdc", "aivc")  # GOP structures with B frames
+
+
+def _has_b(loaded: LoadedModel) -> bool:
+    from .codecs.base import FrameType
+
+    return FrameType.B in get_codec(loaded.arch).frame_types
+
+
+def _zoo_b_model() -> str | None:
+    """The shipped model with B frames (``amgap-bflow`` extends the default ``amgap-ssf``)."""
+    from .codecs.base import FrameType
+    from .zoo import zoo_entries
+
+    known = {a.name: a for a in architectures()}
+    names = [e["name"] for e in zoo_entries()
+             if e.get("arch") in known and FrameType.B in known[e["arch"]].frame_types]
+    return "amgap-bflow" if "amgap-bflow" in names else (names[0] if names else None)
+
+
+def model_for_gops(model: str | None, gops: Sequence[str], *, checkpoint: str | None = None,
+                   arch: str | None = None, quality: int = 4) -> str | None:
+    """The ``--model`` to run ``gops`` with, decided before any work: a GOP with B frames
+    and a model without them takes the zoo's B-frame model when no model was named, and
+    is refused (naming it) when one was."""
+    needs_b = [g for g in gops if g in B_GOPS]
+    if not needs_b:
+        return model
+    loaded = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=quality)
+    if _has_b(loaded):
+        return model
+    b_model = _zoo_b_model()
+    if model is None and checkpoint is None and b_model is not None:
+        return b_model
+    raise _no_b(loaded.name, needs_b[0], b_model)
+
+
+def _no_b(name: str, gop: str, b_model: str | None) -> UsageError:
+    hint = f"--model {b_model}" if b_model else "a model with B frames"
+    return UsageError(f"{name} has no B frames and GOP {gop!r} needs them: use {hint}, "
+                      "or --gop ssf / intra")
 
 
 def _frames(video: Video, frames: int | None, start: int
@@ -79,6 +124,8 @@ def encode(video: Video, model: ModelSpec | None = None, *, gop: str | None = No
     """Encode a video (path, sample name, ``[N,3,H,W]`` tensor or list of ``[3,H,W]``
     RGB frames in [0, 1]); ``.data`` holds the ``.amg`` bytes, ``.stats`` the frames."""
     loaded = _model(model)
+    if (gop or default_gop(loaded)) in B_GOPS and not _has_b(loaded):
+        raise _no_b(loaded.name, gop, _zoo_b_model())
     seq, rate = _frames(video, frames, start)
     try:
         return encode_video(seq, loaded, fps=fps or rate, num_frames=len(seq),
@@ -224,14 +271,20 @@ def analyze(videos: Sequence[str | os.PathLike], model: str | None = None, *,
 
     ``model`` is a zoo name or ``init:ARCH``; or give ``checkpoint`` (and ``arch``).
     Files go to ``out`` (a temporary folder, removed, when ``None``)."""
-    from .analysis.run import run_analysis
+    from ._fs import fresh_folder
+    from .analysis.run import check_out_folder, run_analysis
 
     if frames < 1 or gops < 1:
         raise UsageError("frames and gops must be >= 1")
+    if out is not None:
+        check_out_folder(out)  # before any work: never a user's files
+    if gop is not None:
+        model = model_for_gops(model, [gop], checkpoint=checkpoint, arch=arch,
+                               quality=qualities[0])
     first = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=qualities[0])
     gop = gop or default_gop(first)
-    with tempfile.TemporaryDirectory(prefix="amgap-") as tmp:
-        outdir = Path(out) if out is not None else Path(tmp, "out")
+    with tempfile.TemporaryDirectory(prefix="amgap-") as tmp, \
+            (fresh_folder(out) if out is not None else nullcontext(Path(tmp, "out"))) as outdir:
         inputs = expand_inputs(videos, tmp)
         try:
             report = run_analysis(inputs, model=model, checkpoint=checkpoint, arch=arch,
@@ -255,17 +308,25 @@ def evaluate(dataset: Sequence[str], model: str | None = None, *,
              gops: Sequence[str] | None = None, qualities: Sequence[int] = (1, 2, 3, 4),
              modes: Sequence[str] = ("off", "paper", "optimal"), frames: int = 16,
              start: int = 0, out: str | os.PathLike, engine: str = "local",
-             address: str | None = None, workers: int = 1, progress: bool = False) -> dict:
-    """RD, BD-rate, gap and saving over a dataset (``docs/evaluate.md``); the summary."""
-    from .evaluation import evaluate as run
+             address: str | None = None, workers: int = 1, progress: bool = False,
+             metric: str = "psnr") -> dict:
+    """RD, BD-rate, gap and saving over a dataset (``docs/evaluate.md``); the summary.
 
+    ``metric`` (``psnr`` or ``ms-ssim``) is the quality axis of the RD plots and BD-rates.
+    Everything that can be refused is refused before the first job runs."""
+    from .evaluation import evaluate as run
+    from .evaluation.report import QUALITY_AXES
+
+    if metric not in QUALITY_AXES:
+        raise UsageError(f"unknown metric {metric!r} (known: {', '.join(QUALITY_AXES)})")
     if gops is None:
         first = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=qualities[0])
         gops = [default_gop(first)]
+    model = model_for_gops(model, gops, checkpoint=checkpoint, arch=arch, quality=qualities[0])
     return run(list(dataset), model=model, checkpoint=checkpoint, arch=arch, gops=list(gops),
                qualities=list(qualities), modes=list(modes), frames=frames, start=start,
                out=str(out), engine=engine, address=address, workers=workers,
-               progress=progress)
+               progress=progress, metric=metric)
 
 
 def list_codecs() -> dict:

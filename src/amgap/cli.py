@@ -122,6 +122,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="Dask scheduler address, or 'local' for a local cluster")
     p.add_argument("--workers", type=int, default=1, help="local processes / local Dask workers")
+    p.add_argument("--metric", choices=["psnr", "ms-ssim"], default="psnr",
+                   help="quality axis of the RD plots and BD-rates (MS-SSIM in dB)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
 
@@ -138,13 +140,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a codec (rate-distortion, CompressAI conventions)")
     p.add_argument("--out", required=True, help="run folder (resumes when it holds state.pt)")
     p.add_argument("--arch", default="ssf-slim")
-    p.add_argument("--width-config", default="mid=64,latent=64,hyper=48,hyper_depth=2",
-                   help="architecture widths, k=v comma list")
+    p.add_argument("--width-config", default=None,
+                   help="architecture widths, k=v comma list (default: the architecture's; "
+                        "ssf-slim/bflow-slim: mid=64,latent=64,hyper=48,hyper_depth=2)")
     p.add_argument("--lambda", dest="lmbda", type=float, default=0.0483)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)
-    p.add_argument("--clip-frames", type=int, default=2, help="frames per training clip")
+    p.add_argument("--clip-frames", type=int, default=None,
+                   help="frames per training clip (default 2; 3 for B-frame architectures)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="fine-tune from this checkpoint (raw state dicts: as --arch)")
@@ -171,6 +175,22 @@ def _load(args, quality: int):
                       quality=quality)
 
 
+def _pick_model(args, gops: list[str] | None, quality: int) -> str | None:
+    """``--model`` for these GOPs (the zoo's B-frame model when none was named and a GOP
+    needs B frames; refused before any work when the named one has none)."""
+    from .api import B_GOPS, model_for_gops
+
+    if not gops:
+        return args.model
+    name = model_for_gops(args.model, gops, checkpoint=args.checkpoint, arch=args.arch,
+                          quality=quality)
+    if name != args.model:
+        need = ", ".join(g for g in gops if g in B_GOPS)
+        print(f"amgap: GOP {need} needs B frames: using --model {name}",
+              file=sys.stderr)
+    return name
+
+
 def cmd_encode(args) -> int:
     from .api import encode
     from .bitstream import write_file
@@ -181,6 +201,7 @@ def cmd_encode(args) -> int:
     from .io import check_file_output
     check_file_output(args.output)  # a missing or read-only folder fails now, not after encoding
     reader = _open_input(args)
+    args.model = _pick_model(args, [args.gop] if args.gop else None, args.quality)
     loaded = _load(args, args.quality)
     count = args.frames if args.frames is not None else (reader.info.num_frames or 10**9)
     res = encode(list(reader.frames(args.start, count)), loaded, gop=args.gop,
@@ -331,24 +352,24 @@ def cmd_zoo(args) -> int:
 def cmd_train(args) -> int:
     from .codecs import get_codec
     from .train import TrainConfig, train
+    from .train.loop import check_config
 
+    widths = None
+    if args.width_config is not None:
+        try:
+            widths = {k: int(v) for k, v in (kv.split("=") for kv in
+                                             args.width_config.split(",") if kv)}
+        except ValueError as exc:
+            raise UsageError(f"bad --width-config {args.width_config!r}") from exc
+    kw = {"videos": args.videos} if args.videos else {}
+    cfg = check_config(TrainConfig(
+        out=args.out, arch=args.arch, config=widths, lmbda=args.lmbda, steps=args.steps,
+        batch=args.batch, crop=args.crop, frames=args.clip_frames, lr=args.lr, seed=args.seed,
+        init=args.init, max_frames=args.max_frames, **kw))
     if get_codec(args.arch).intra_only:
         raise UsageError(f"amgap train trains video architectures (frame chains); train "
                          f"{args.arch} with CompressAI's examples/train.py and load the result "
                          "with --checkpoint PATH --arch NAME")
-
-    try:
-        cfg_widths = {k: int(v) for k, v in (kv.split("=") for kv in
-                                             args.width_config.split(",") if kv)}
-    except ValueError as exc:
-        raise UsageError(f"bad --width-config {args.width_config!r}") from exc
-    kw = {}
-    if args.videos:
-        kw["videos"] = args.videos
-    cfg = TrainConfig(out=args.out, arch=args.arch, config=cfg_widths, lmbda=args.lmbda,
-                      steps=args.steps, batch=args.batch, crop=args.crop,
-                      frames=args.clip_frames, lr=args.lr, seed=args.seed, init=args.init,
-                      max_frames=args.max_frames, **kw)
     try:
         final = train(cfg, progress=not args.quiet)
     except ValueError as exc:
@@ -360,9 +381,8 @@ def cmd_train(args) -> int:
 def cmd_analyze(args) -> int:
     from .api import analyze
 
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise UsageError(f"{args.out}: exists and is not a folder")
-    res = analyze(args.inputs, args.model, checkpoint=args.checkpoint, arch=args.arch,
+    model = _pick_model(args, [args.gop] if args.gop else None, args.quality[0])
+    res = analyze(args.inputs, model, checkpoint=args.checkpoint, arch=args.arch,
                   qualities=args.quality, gop=args.gop, frames=args.frames, gops=args.gops,
                   start=args.start, reparam=args.reparam, out=args.out,
                   progress=not args.quiet)
@@ -379,11 +399,13 @@ def cmd_evaluate(args) -> int:
     gops = list(dict.fromkeys(args.gop)) if args.gop else None
     modes = list(dict.fromkeys(args.reparam))
     engine = "dask" if args.dask else args.engine
+    model = _pick_model(args, gops, args.quality[0])
     try:
-        summary = evaluate(args.dataset, args.model, checkpoint=args.checkpoint, arch=args.arch,
+        summary = evaluate(args.dataset, model, checkpoint=args.checkpoint, arch=args.arch,
                            gops=gops, qualities=args.quality, modes=modes, frames=args.frames,
                            start=args.start, out=args.out, engine=engine, address=args.dask,
-                           workers=args.workers, progress=not args.quiet)
+                           workers=args.workers, progress=not args.quiet,
+                           metric=args.metric)
     except ImportError as exc:
         raise UsageError(f"--engine dask needs Dask: pip install 'amgap[cluster]' ({exc})") \
             from exc

@@ -115,6 +115,8 @@ def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None,
                        "type": ftype, "bytes": st.record_bytes,
                        "payload_bytes": sum(st.payload_bytes.values()),
                        "psnr_rgb": st.psnr_rgb, "psnr_y": st.psnr_y,
+                       "psnr_yuv": st.quality.psnr_yuv if st.quality else None,
+                       "ms_ssim": st.quality.ms_ssim if st.quality else None,
                        "bits": fj["bits"], "limit_bits": fj["limit_bits"], "gap": fj["gap"],
                        "bias": fj["bias"], "mismatch_gap": fj["mismatch_gap"],
                        **({"saving": fj["saving"]} if "saving" in fj else {}),
@@ -127,10 +129,20 @@ def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None,
         "bytes": total_bytes, "bpp": total_bytes * 8 / (h.width * h.height * n),
         "psnr_rgb": float(np.mean([f["psnr_rgb"] for f in frames])),
         "psnr_y": float(np.mean([f["psnr_y"] for f in frames])),
+        **_quality_means(res),
         "frame_types": {t: totals[t].to_json() for t in FRAME_TYPES if t in totals},
         "per_frame": sorted(frames, key=lambda f: f["index"]),
         "_totals": totals,
     }
+
+
+def _quality_means(res: EncodeResult) -> dict:
+    """Mean PSNR-YUV and MS-SSIM of the video, and the MS-SSIM scales used."""
+    from ..metrics import mean_quality
+
+    qs = [st.quality for st in res.stats if st.quality is not None]
+    m = mean_quality(qs) if qs else {}
+    return {k: m.get(k) for k in ("psnr_yuv", "ms_ssim", "ms_ssim_scales")}
 
 
 def merge_totals(items: list[dict[str, GapTotals]]) -> dict[str, GapTotals]:

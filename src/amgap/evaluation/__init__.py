@@ -40,7 +40,8 @@ def expand_dataset(items: list[str]) -> list[str]:
 def evaluate(items: list[str], *, model: str | None, gops: list[str], qualities: list[int],
              modes: list[str], frames: int, start: int, out: str, engine: str = "local",
              address: str | None = None, workers: int = 1, progress: bool = True,
-             checkpoint: str | None = None, arch: str | None = None) -> dict:
+             checkpoint: str | None = None, arch: str | None = None,
+             metric: str = "psnr") -> dict:
     from tqdm import tqdm
 
     from ..models import resolve_model
@@ -55,7 +56,7 @@ def evaluate(items: list[str], *, model: str | None, gops: list[str], qualities:
                     total=len(jobs), desc="evaluate", unit="job", disable=not progress):
         records.append(rec)
     label = resolve_model(model, checkpoint, qualities[0], arch).name
-    summary = write_outputs(records, outdir, label)
+    summary = write_outputs(records, outdir, label, metric)
     summary.update(jobs=len(jobs), cached=sum(r["cached"] for r in records),
-                   videos=videos)
+                   videos=videos, metric=metric)
     return summary

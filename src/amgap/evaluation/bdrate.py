@@ -10,6 +10,9 @@ a percentage. Interpolants (all in log-rate):
 * ``pchip``: piecewise cubic Hermite (monotone), the JVET CTC spreadsheet's choice;
 * ``cubic``: VCEG-M33's least-squares polynomial of degree ``min(3, n - 1)``.
 
+Quality is any metric in dB: PSNR, or MS-SSIM as ``-10 log10(1 - MS-SSIM)``
+(``evaluate --metric ms-ssim``); "PSNR" below stands for it.
+
 Two curves measured at the same PSNRs (reparameterization never changes a pixel) need
 no interpolation: the BD-rate is the exact mean log-rate ratio over their points.
 Written here, not taken from the ``bjontegaard`` package, so that the overlap used is
@@ -36,7 +39,7 @@ class BDRate:
 
     percent: float | None
     method: str
-    overlap: tuple[float, float] | None = None  # PSNR interval (dB) both curves cover
+    overlap: tuple[float, float] | None = None  # quality interval (dB) both curves cover
     note: str = ""
 
     def to_json(self) -> dict:
@@ -81,7 +84,8 @@ def _same_distortion(a, t) -> bool:
 
 def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]],
             method: str = "akima") -> BDRate:
-    """BD-rate (%) of ``test`` against ``anchor``; points are ``(rate, psnr)``, any rate unit.
+    """BD-rate (%) of ``test`` against ``anchor``; points are ``(rate, quality)`` (PSNR or
+    MS-SSIM in dB), any rate unit.
 
     Negative: the test curve needs less rate than the anchor at equal PSNR."""
     if method not in METHODS:

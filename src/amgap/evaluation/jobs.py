@@ -22,8 +22,9 @@ from .._fs import atomic_write
 __all__ = ["Job", "job_key", "run_job"]
 
 # Bumped when a metric's definition changes, so cached results are not mixed with new ones
-# (2: MS-SSIM through amgap.metrics, labelled scales; PSNR-YUV added).
-METRICS_VERSION = 2
+# (2: MS-SSIM through amgap.metrics, labelled scales; PSNR-YUV added; 3: fps, kbps and
+# per-frame results).
+METRICS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,19 @@ def job_key(job: Job, weights_hash: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def _per_frame(stats, pixels: int, fps: float) -> list[dict]:
+    """Display-order rows: size, bpp, kbps at the clip's frame rate and every metric."""
+    rows = []
+    for st in sorted(stats, key=lambda s: s.display_index):
+        q = st.quality
+        rows.append({"index": st.display_index, "type": st.ftype.name,
+                     "bytes": st.record_bytes, "bpp": st.record_bytes * 8 / pixels,
+                     "kbps": st.record_bytes * 8 * fps / 1000, "psnr_rgb": st.psnr_rgb,
+                     "psnr_y": st.psnr_y, "psnr_yuv": q.psnr_yuv if q else None,
+                     "ms_ssim": q.ms_ssim if q else None})
+    return rows
+
+
 def run_job(job: Job) -> dict:
     """Run (or load from the cache) one job; returns its result record."""
     torch.set_num_threads(1)
@@ -109,7 +123,10 @@ def run_job(job: Job) -> dict:
         "bpp": rep["bpp"], "psnr_rgb": rep["psnr_rgb"], "psnr_y": rep["psnr_y"],
         # the encoder measured its reconstruction, which the decoder just verified is dec's
         "ms_ssim_rgb": quality["ms_ssim"], "ms_ssim_scales": quality["ms_ssim_scales"],
-        "psnr_yuv": quality["psnr_yuv"],
+        "psnr_yuv": quality["psnr_yuv"], "fps": float(reader.info.fps),
+        "kbps": len(data) * 8 * float(reader.info.fps) / n / 1000,
+        "per_frame": _per_frame(res.stats, header.width * header.height,
+                                float(reader.info.fps)),
         "encoding_time": t_enc, "decoding_time": t_dec, "verified": dec.verified,
         "frame_types": rep["frame_types"], "cached": False,
     }

@@ -12,18 +12,57 @@ from ..analysis.gap import GapTotals
 from ..analysis.table1 import table1_csv, table1_markdown
 from .bdrate import bd_rate
 
-__all__ = ["write_outputs", "bd_rate"]
+__all__ = ["write_outputs", "bd_rate", "quality_axis", "QUALITY_AXES"]
 
-METRICS = {"bpp": "bpp", "psnr-rgb": "psnr_rgb", "psnr-y": "psnr_y",
-           "ms-ssim-rgb": "ms_ssim_rgb", "encoding_time": "encoding_time",
-           "decoding_time": "decoding_time"}
+METRICS = {"bpp": "bpp", "kbps": "kbps", "psnr-rgb": "psnr_rgb", "psnr-y": "psnr_y",
+           "psnr-yuv": "psnr_yuv", "ms-ssim-rgb": "ms_ssim_rgb",
+           "encoding_time": "encoding_time", "decoding_time": "decoding_time"}
+# --metric: the RD axis and the BD-rate's quality. MS-SSIM in dB (-10 log10(1 - MS-SSIM)),
+# as CompressAI plots it: near 1 the raw value squeezes every curve together.
+QUALITY_AXES = {"psnr": "PSNR-RGB (dB)", "ms-ssim": "MS-SSIM-RGB (dB, -10 log10(1 - x))"}
+SEQUENCE_KEYS = ("video", "gop", "reparam", "quality", "model", "frames", "width", "height",
+                 "fps", "bytes", "bpp", "kbps", "psnr_rgb", "psnr_y", "psnr_yuv", "ms_ssim_rgb",
+                 "ms_ssim_scales", "verified", "encoding_time", "decoding_time")
+FRAME_KEYS = ("index", "type", "bytes", "bpp", "kbps", "psnr_rgb", "psnr_y", "psnr_yuv",
+              "ms_ssim")
+
+
+def quality_axis(metric: str, rec: dict) -> float:
+    """The quality of one result on the ``metric`` axis (PSNR-RGB, or MS-SSIM in dB)."""
+    if metric == "psnr":
+        return float(rec["psnr_rgb"])
+    return float(-10 * np.log10(max(1.0 - rec["ms_ssim_rgb"], 1e-10)))
+
+
+def _write_rows(out: Path, name: str, rows: list[dict], keys: tuple[str, ...]) -> None:
+    """``name.json`` (a list of objects) and ``name.csv`` (same columns), for scripts."""
+    import csv
+    import io
+
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=1))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    (out / f"{name}.csv").write_text(buf.getvalue())
+
+
+def _write_per_results(records: list[dict], results_dir: Path) -> None:
+    """Per-sequence and per-frame results beside the CompressAI-layout averages."""
+    ordered = sorted(records, key=lambda r: (r["video"], r["gop"], r["reparam"], r["quality"]))
+    _write_rows(results_dir, "per_sequence", [{k: r.get(k) for k in SEQUENCE_KEYS}
+                                              for r in ordered], SEQUENCE_KEYS)
+    head = ("video", "gop", "reparam", "quality")
+    frames = [{**{k: r[k] for k in head}, **f} for r in ordered for f in r.get("per_frame", [])]
+    _write_rows(results_dir, "per_frame", frames, head + FRAME_KEYS)
 
 
 def _totals_from_json(ftypes: dict) -> dict[str, GapTotals]:
     return {t: GapTotals.from_json(ft) for t, ft in ftypes.items()}
 
 
-def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
+def write_outputs(records: list[dict], out: Path, model_label: str,
+                  metric: str = "psnr") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
@@ -31,6 +70,7 @@ def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
     # CompressAI eval_model layout, one file per (GOP, mode), averages over videos
     results_dir = out / "results"
     results_dir.mkdir(exist_ok=True)
+    _write_per_results(records, out)  # beside results/, which keeps CompressAI's layout only
     curves: dict[tuple[str, str], list[tuple[float, float]]] = {}
     summary = {}
     for (gop, mode), per_q in sorted(groups.items()):
@@ -51,7 +91,8 @@ def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
                               f"reparameterization {mode}; averages over videos",
                "results": res}
         (results_dir / f"{gop}-{mode}.json").write_text(json.dumps(doc, indent=1))
-        curves[(gop, mode)] = list(zip(res["bpp"], res["psnr-rgb"], strict=True))
+        axis = [float(np.mean([quality_axis(metric, r) for r in per_q[q]])) for q in qs]
+        curves[(gop, mode)] = list(zip(res["bpp"], axis, strict=True))
         summary[(gop, mode)] = res
     # BD-rate of each mode against off
     bd = {}
@@ -76,12 +117,12 @@ def write_outputs(records: list[dict], out: Path, model_label: str) -> dict:
         md.append(table1_markdown(res, title=f"GOP {gop}"))
     (out / "table1.md").write_text("\n".join(md))
     (out / "table1.csv").write_text(table1_csv(scopes))
-    _plot_rd(curves, out)
-    _write_summary(summary, bd, records, out, model_label)
+    _plot_rd(curves, out, QUALITY_AXES[metric])
+    _write_summary(summary, bd, records, out, model_label, QUALITY_AXES[metric])
     return {"bd_rate": {f"{g}-{m}": v.to_json() for (g, m), v in bd.items()}}
 
 
-def _plot_rd(curves, out: Path) -> None:
+def _plot_rd(curves, out: Path, ylabel: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,7 +135,7 @@ def _plot_rd(curves, out: Path) -> None:
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"reparam {mode}")
         ax.set_xlabel("rate (bpp)")
-        ax.set_ylabel("PSNR-RGB (dB)")
+        ax.set_ylabel(ylabel)
         ax.set_title(f"RD, GOP {gop}")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -103,26 +144,27 @@ def _plot_rd(curves, out: Path) -> None:
         plt.close(fig)
 
 
-def _write_summary(summary, bd, records, out: Path, model_label: str) -> None:
+def _write_summary(summary, bd, records, out: Path, model_label: str, axis: str) -> None:
     lines = [f"# amgap evaluate: {model_label}", "",
              f"{len(records)} jobs over {len({r['video'] for r in records})} video(s); "
              "times are seconds per sequence (encode includes fitting and signalling).", ""]
     for (gop, mode), res in sorted(summary.items()):
         lines += [f"## GOP {gop}, reparam {mode}", "",
-                  "| quality | bpp | PSNR-RGB | PSNR-Y | MS-SSIM | gap % | saving % | enc s "
-                  "| dec s |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| quality | bpp | PSNR-RGB | PSNR-Y | PSNR-YUV | MS-SSIM | gap % | saving % "
+                  "| enc s | dec s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for i, q in enumerate(res["quality"]):
             sav = res["saving"][i]
             lines.append(
                 f"| {q} | {res['bpp'][i]:.4f} | {res['psnr-rgb'][i]:.2f} | "
-                f"{res['psnr-y'][i]:.2f} | {res['ms-ssim-rgb'][i]:.4f} | {res['gap'][i]:.2f} | "
+                f"{res['psnr-y'][i]:.2f} | {res['psnr-yuv'][i]:.2f} | "
+                f"{res['ms-ssim-rgb'][i]:.4f} | {res['gap'][i]:.2f} | "
                 f"{'-' if sav is None else f'{sav:.2f}'} | {res['encoding_time'][i]:.2f} | "
                 f"{res['decoding_time'][i]:.2f} |")
         lines.append("")
     if bd:
-        lines += ["## BD-rate against reparam off", "",
-                  "| GOP | mode | BD-rate % | PSNR overlap (dB) | method |",
+        lines += ["## BD-rate against reparam off", "", f"Quality axis: {axis}.", "",
+                  "| GOP | mode | BD-rate % | quality overlap (dB) | method |",
                   "|---|---|---|---|---|"]
         for (gop, mode), r in sorted(bd.items()):
             ov = "-" if r.overlap is None else f"{r.overlap[0]:.2f}-{r.overlap[1]:.2f}"

@@ -34,12 +34,12 @@ __all__ = ["TrainConfig", "train", "rd_loss", "lr_factor"]
 class TrainConfig:
     out: str
     arch: str = "ssf-slim"
-    config: dict = field(default_factory=dict)
+    config: dict | None = field(default_factory=dict)  # None: the architecture's default
     lmbda: float = 0.0483
     steps: int = 1000
     batch: int = 4
     crop: int = 128
-    frames: int = 2
+    frames: int | None = 2  # None: 3 for B-frame architectures, else 2
     lr: float = 1e-4
     aux_lr: float = 1e-3
     seed: int = 0
@@ -305,8 +305,63 @@ def _finish(run: _Run, cfg: TrainConfig, out: Path, bank: ClipBank, rank: int,
     return final
 
 
+SLIM_WIDTHS = {"mid": 64, "latent": 64, "hyper": 48, "hyper_depth": 2}  # CLI default
+
+
+def _check_sources(cfg: TrainConfig) -> None:
+    """The default training videos come from packages: name the missing one now."""
+    from ..errors import VideoFormatError
+    from ..io.samples import is_sample, sample_path
+
+    if list(cfg.videos) != list(DEFAULT_TRAINING_VIDEOS):
+        return
+    for v in cfg.videos:
+        if is_sample(v):
+            try:
+                sample_path(v)
+            except VideoFormatError as exc:
+                raise VideoFormatError(f"default training video: {exc}; or pass --videos "
+                                       "FILE ...") from exc
+
+
+def check_config(cfg: TrainConfig) -> TrainConfig:
+    """Everything :func:`train` would fail on later, checked before any work (one line
+    each): the architecture, its widths, the clip length B frames need, the sources.
+    Returns ``cfg`` with the architecture's defaults filled in."""
+    from ..errors import ModelError, UsageError
+
+    try:
+        arch = get_codec(cfg.arch)
+    except (KeyError, ModelError) as exc:
+        raise UsageError(str(exc).strip("'\"")) from exc
+    if cfg.steps < 1 or cfg.batch < 1 or cfg.crop < 16 or cfg.lr <= 0 or cfg.max_frames < 2:
+        raise UsageError("--steps and --batch must be >= 1, --crop >= 16, --lr > 0 and "
+                         "--max-frames >= 2")
+    if cfg.config is None:
+        cfg.config = dict(SLIM_WIDTHS) if cfg.arch in ("ssf-slim", "bflow-slim") else {}
+    need = 3 if arch.base_default is not None else None
+    if cfg.frames is None:
+        cfg.frames = need or 2
+    elif need is not None and cfg.frames != need:
+        raise UsageError(f"{cfg.arch} trains on clips of 3 frames (ref0, B, ref1): use "
+                         "--clip-frames 3 or leave it out")
+    elif cfg.frames < 2:
+        raise UsageError("--clip-frames must be >= 2 (an I frame and a P frame)")
+    widths = {k: v for k, v in cfg.config.items() if k != "base"}
+    if not cfg.init:
+        try:
+            arch.build(cfg.config)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise UsageError(f"{cfg.arch} does not take --width-config "
+                             f"{','.join(f'{k}={v}' for k, v in widths.items())} "
+                             f"({str(exc).splitlines()[0][:120]})") from exc
+    _check_sources(cfg)
+    return cfg
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> Path:
     """Train (or resume) into ``cfg.out``; returns the final checkpoint path."""
+    cfg = check_config(cfg)
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {cfg.schedule!r} (known: {', '.join(SCHEDULES)})")
     rank, world = _dist()
