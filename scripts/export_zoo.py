@@ -2,12 +2,16 @@
 
     python scripts/export_zoo.py runs/zoo --name amgap-ssf [--qualities 1,2,3,4]
     python scripts/export_zoo.py runs/zoo_b --name amgap-bflow --base amgap-ssf
+    python scripts/export_zoo.py --remeasure --name amgap-ssf   # cards of shipped weights
 
 For each ``RUN/qQ/final.pth``: store float weights as float16 (the zoo must stay
 under 30 MB), rebuild the entropy tables from the rounded weights (``update``), then
 measure on carphone (first 16 frames, GOP I+15P) the RD point, the calibration
 figure and escape rates with exactly the shipped weights, and write
-``src/amgap/zoo/weights/NAME-qQ.{pth,json}`` plus the training log.
+``src/amgap/zoo/weights/NAME-qQ.{pth,json}`` plus the training log. Slim SSF runs
+trained on 128-px crops are exported with ``flow_ref=128`` (flow in the units they were
+trained in; see ``SlimConfig.flow_ref``). ``--remeasure`` re-measures the cards of the
+shipped weights as the shipped cards configure them (after a convention change).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from amgap.analysis.calibration import calibration
 from amgap.analysis.reference import read_planes, x264_points
 from amgap.coding import encode_video
 from amgap.io import open_video, sample_path
-from amgap.models import load_checkpoint
+from amgap.models import load_checkpoint, load_zoo
 from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX
 
 LOGS_DIR = Path(__file__).resolve().parents[1] / "training-logs"  # beside the repo, not shipped
@@ -55,6 +59,30 @@ def lineage(path: Path) -> list[dict]:
     return out
 
 
+def measure(shipped, frames, base: str | None) -> dict:
+    """Card fields measured with exactly the shipped weights on carphone."""
+    gops = ("lhbdc", "aivc") if base else ("ssf",)
+    rds = {}
+    for gop in gops:
+        res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop=gop,
+                           gop_size=16, reparam="off")
+        rds[gop] = {"gop": f"{gop}/16", **_rd(res, frames)}
+    return {"weights_hash": shipped.weights_hash.hex(), "carphone_rd": rds[gops[0]],
+            "carphone_rd_by_gop": rds,
+            "calibration_carphone": calibration(frames, shipped, gop=gops[0])}
+
+
+def remeasure(name: str, q: int, frames) -> dict:
+    """Re-measure a shipped card (its config as shipped) and write it back."""
+    path = WEIGHTS_DIR / f"{name}-q{q}.json"
+    card = json.loads(path.read_text())
+    card.update(measure(load_zoo(name, q), frames, card.get("config", {}).get("base")))
+    card["remeasured"] = {"date": datetime.date.today().isoformat(),
+                          "amgap_version": __version__}
+    path.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+    return card
+
+
 def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) -> dict:
     ckpt = torch.load(run / "final.pth", map_location="cpu", weights_only=False)
     loaded = load_checkpoint(run / "final.pth", quality=q)
@@ -71,6 +99,9 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
     out = WEIGHTS_DIR / f"{name}-q{q}{ZOO_SUFFIX}"
     card = dict(ckpt.get("card") or {})
     config = dict(ckpt["config"])
+    if ckpt["arch"] == "ssf-slim":
+        config.setdefault("flow_ref", int(card.get("training", {}).get("crop", 128)))
+        card["config"] = config
     if base:  # B models: the shipped base is the zoo I/P model of the same quality
         config["base"] = base
         card["config"] = config
@@ -78,27 +109,19 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
     torch.save({"arch": ckpt["arch"], "config": config, "state_dict": sd, "card": card}, buf)
     out.write_bytes(lzma.compress(buf.getvalue(), preset=9))
     shipped = load_checkpoint(out, name=name, quality=q)
-    gops = ("lhbdc", "aivc") if base else ("ssf",)
-    rds = {}
-    for gop in gops:
-        res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop=gop,
-                           gop_size=16, reparam="off")
-        rds[gop] = {"gop": f"{gop}/16", **_rd(res, frames)}
-    rd = rds[gops[0]]
-    cal = calibration(frames, shipped, gop=gops[0])
     card.update({
         "name": name, "quality": q, "amgap_version": __version__,
         "exported": datetime.date.today().isoformat(),
-        "weights_hash": shipped.weights_hash.hex(),
         "file_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "storage": "float16 weights, float32 at load; entropy tables rebuilt after rounding",
         "lineage": lineage(run / "final.pth"),
         "total_steps": sum(r["steps"] or 0 for r in lineage(run / "final.pth")),
-        "carphone_rd": rd, "carphone_rd_by_gop": rds, "calibration_carphone": cal,
         "x264_reference_carphone": x264,
     })
+    card.update(measure(shipped, frames, base))
     card.pop("file", None)
-    (WEIGHTS_DIR / f"{name}-q{q}.json").write_text(json.dumps(card, indent=1))
+    (WEIGHTS_DIR / f"{name}-q{q}.json").write_text(json.dumps(card, indent=1, ensure_ascii=False)
+                                                   + "\n")
     LOGS_DIR.mkdir(exist_ok=True)
     for step in card["lineage"]:  # the log of every run behind this model, once per run
         log = Path(step["run"]) / "log.jsonl"
@@ -110,7 +133,9 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("runs")
+    ap.add_argument("runs", nargs="?")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="re-measure the shipped cards of --name instead of exporting")
     ap.add_argument("--name", default="amgap-ssf")
     ap.add_argument("--qualities", default="1,2,3,4")
     ap.add_argument("--base", help="B models: zoo name of their I/P base (e.g. amgap-ssf)")
@@ -119,17 +144,24 @@ def main() -> None:
     args = ap.parse_args()
     dirs = dict(kv.split("=") for kv in args.dirs.split(",") if kv)
     frames = list(open_video("carphone").frames(0, 16))
+    if args.remeasure:
+        for q in [int(x) for x in args.qualities.split(",")]:
+            _report(args.name, q, remeasure(args.name, q, frames))
+        return
     x264 = {"settings": "PyAV's libx264, veryslow, tune=psnr, keyint=16, no scene cut, the "
                         "preset's B frames, 4:2:0 source planes; whole Annex B stream",
             "points": [p.to_json() for p in x264_points(
                 frames, [22, 27, 32, 37, 42], planes=read_planes(sample_path("carphone"), 16))]}
     for q in [int(x) for x in args.qualities.split(",")]:
         run = Path(args.runs) / dirs.get(str(q), f"q{q}")
-        card = export(run, args.name, q, frames, x264, args.base)
-        rd, cal = card["carphone_rd"], card["calibration_carphone"]
-        print(f"{args.name} q{q}: {rd['bpp']:.4f} bpp {rd['psnr_rgb']:.2f} dB RGB; "
-              f"calibration {cal['mean_sq_normalized_residual']:.3f}; "
-              f"escapes {json.dumps({k: round(v, 5) for k, v in cal['escape_rate'].items()})}")
+        _report(args.name, q, export(run, args.name, q, frames, x264, args.base))
+
+
+def _report(name: str, q: int, card: dict) -> None:
+    rd, cal = card["carphone_rd"], card["calibration_carphone"]
+    print(f"{name} q{q}: {rd['bpp']:.4f} bpp {rd['psnr_rgb']:.2f} dB RGB; "
+          f"calibration {cal['mean_sq_normalized_residual']:.3f}; "
+          f"escapes {json.dumps({k: round(v, 5) for k, v in cal['escape_rate'].items()})}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from pathlib import Path
 from amgap.train import TrainConfig, train
 from amgap.train.data import default_stills
 
-SLIM = dict(mid=64, latent=64, hyper=48, hyper_depth=2)
+# flow_ref=128: the flow in the units of the 128-px crops (the same computation while
+# training, resolution-independent at test time; SlimConfig.flow_ref)
+SLIM = dict(mid=64, latent=64, hyper=48, hyper_depth=2, flow_ref=128)
 LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
 
 

@@ -27,7 +27,7 @@ from torch import nn
 from .codecs.base import FrameCodec
 from .codecs.registry import Architecture, get_codec
 from .errors import ModelError
-from .zoo import default_model_name, zoo_names, zoo_weights
+from .zoo import default_model_name, zoo_card, zoo_names, zoo_weights
 
 __all__ = ["LoadedModel", "weights_hash", "init_model", "load_checkpoint", "load_zoo",
            "load_model", "resolve_model", "make_codec", "save_checkpoint", "load_base",
@@ -72,7 +72,8 @@ def split_stream_name(name: str) -> tuple[str | None, str]:
 
 
 def weights_hash(model: nn.Module) -> bytes:
-    """16 bytes identifying every parameter and buffer (entropy tables included)."""
+    """16 bytes identifying every parameter and buffer (entropy tables included) and the
+    model's ``coding_conventions()`` where it has them."""
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         t = v.detach().cpu().contiguous()
@@ -80,6 +81,9 @@ def weights_hash(model: nn.Module) -> bytes:
         h.update(str(t.dtype).encode())
         h.update(str(tuple(t.shape)).encode())
         h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    conventions = getattr(model, "coding_conventions", None)
+    if conventions is not None:  # e.g. flow units: same weights, other frames
+        h.update(conventions())
     return h.digest()[:16]
 
 
@@ -227,9 +231,11 @@ def _build_from(a: Architecture, un: _Unpacked, path: Path) -> tuple[nn.Module, 
 
 
 def load_checkpoint(path: str | os.PathLike, name: str | None = None, quality: int = 0,
-                    source: int = SOURCE_FILE, arch: str | None = None) -> LoadedModel:
+                    source: int = SOURCE_FILE, arch: str | None = None,
+                    config: dict | None = None) -> LoadedModel:
     """Load a checkpoint of any supported layout as architecture ``arch`` (the file's own
-    for amgap checkpoints; ``ssf2020`` when neither says, for CompressAI's video zoo)."""
+    for amgap checkpoints; ``ssf2020`` when neither says, for CompressAI's video zoo).
+    ``config`` replaces the file's own (a zoo card that corrects a convention)."""
     from compressai.zoo.pretrained import load_pretrained
 
     path = Path(path)
@@ -237,6 +243,8 @@ def load_checkpoint(path: str | os.PathLike, name: str | None = None, quality: i
     if un.arch and arch and un.arch != arch:
         raise ModelError(f"{path}: holds architecture {un.arch!r}, not {arch!r}")
     a = get_codec(un.arch or arch or "ssf2020")
+    if config is not None:
+        un.config = dict(config)
     if un.layout != "amgap":
         un.state_dict = load_pretrained(un.state_dict)  # renames CompressAI's old keys
     model, config = _build_from(a, un, path)
@@ -268,7 +276,9 @@ def load_zoo(name: str, quality: int) -> LoadedModel:
             raise ModelError(f"zoo model {name!r} has no quality {quality}")
         raise ModelError(f"unknown model {name!r} (zoo: {', '.join(known) or 'empty'}; "
                          "or init:ARCH, ssf2020, --checkpoint PATH)")
-    return load_checkpoint(path, name=name, quality=quality, source=SOURCE_ZOO)
+    card = zoo_card(path)  # the shipped card is the truth: it may set conventions later
+    return load_checkpoint(path, name=name, quality=quality, source=SOURCE_ZOO,
+                           config=card.get("config") if card else None)
 
 
 def load_model(*, name: str | None = None, checkpoint: str | os.PathLike | None = None,

@@ -3,7 +3,8 @@
 * :func:`build_ssf2020` is CompressAI's full model (loads any ``ssf2020`` checkpoint);
 * :class:`SlimScaleSpaceFlow` subclasses it with configurable widths and hyperprior
   depth, for training on CPUs; it keeps every method of the parent (``forward``,
-  ``forward_prediction``, the Gaussian scale-space warp, ``aux_loss``);
+  the Gaussian scale-space warp, ``aux_loss``) except that ``forward_prediction`` can
+  take its flow in resolution-independent units (``SlimConfig.flow_ref``, below);
 * :class:`SSFCodec` adapts either to amgap's frame interface: it produces the four
   information streams per frame and rebuilds frames from decoded symbols.
 """
@@ -38,6 +39,12 @@ class SlimConfig:
     num_levels: int = 5
     sigma0: float = 1.5
     scale_field_shift: float = 1.0
+    # Units of the decoded flow. 0: CompressAI's, a displacement in grid_sample's [-1, 1]
+    # coordinates of the frame being coded, so the same network output moves pixels W/2
+    # at any width: a model trained on 128-px crops then predicts flows 5x too long on a
+    # 640-px frame (CompressAI issue #307). N > 0: a displacement in [-1, 1] coordinates
+    # of an N-pixel frame, i.e. fixed pixel units; training on N-px crops is unchanged.
+    flow_ref: int = 0
 
     @property
     def latent_stride(self) -> int:
@@ -72,6 +79,22 @@ class SlimScaleSpaceFlow(ScaleSpaceFlow):
 
     def config_dict(self) -> dict:
         return asdict(self.config)
+
+    def forward_prediction(self, x_ref: torch.Tensor, motion_info: torch.Tensor
+                           ) -> torch.Tensor:
+        """The parent's warp, the flow first rescaled to this frame's size (``flow_ref``)."""
+        ref = self.config.flow_ref
+        h, w = x_ref.shape[-2:]
+        if ref and (h, w) != (ref, ref):
+            k = torch.tensor([ref / w, ref / h], dtype=motion_info.dtype,
+                             device=motion_info.device).view(1, 2, 1, 1)
+            flow, scale = motion_info.chunk(2, dim=1)
+            motion_info = torch.cat((flow * k, scale), dim=1)
+        return super().forward_prediction(x_ref, motion_info)
+
+    def coding_conventions(self) -> bytes:
+        """What changes decoded frames beyond the weights (hashed with them)."""
+        return f"flow_ref={self.config.flow_ref}".encode() if self.config.flow_ref else b""
 
 
 

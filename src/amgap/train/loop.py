@@ -339,6 +339,8 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
                          "--max-frames >= 2")
     if cfg.config is None:
         cfg.config = dict(SLIM_WIDTHS) if cfg.arch in ("ssf-slim", "bflow-slim") else {}
+    if cfg.arch == "ssf-slim" and not cfg.init:  # flow in crop units, valid at any size
+        cfg.config.setdefault("flow_ref", cfg.crop)
     need = 3 if arch.base_default is not None else None
     if cfg.frames is None:
         cfg.frames = need or 2

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 __all__ = ["WEIGHTS_DIR", "ZOO_SUFFIX", "DEFAULT_MODEL", "zoo_entries", "zoo_names",
-           "zoo_weights", "default_model_name"]
+           "zoo_weights", "zoo_card", "default_model_name"]
 
 ZOO_SUFFIX = ".pth.xz"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -43,6 +43,12 @@ def zoo_weights(name: str, quality: int) -> Path | None:
     """The weight file of zoo model ``name`` at ``quality``, or None."""
     path = WEIGHTS_DIR / f"{name}-q{quality}{ZOO_SUFFIX}"
     return path if path.is_file() and "/" not in name else None
+
+
+def zoo_card(weights: Path) -> dict | None:
+    """The model card (JSON) shipped beside a weight file, if any."""
+    card = weights.with_name(weights.name.removesuffix(ZOO_SUFFIX) + ".json")
+    return json.loads(card.read_text()) if card.is_file() else None
 
 
 def default_model_name() -> str:
