@@ -112,7 +112,7 @@ def _count(reader: VideoReader, start: int, frames: int | None) -> int:
     bound the encoder corrects when the input ends early), capped by ``frames``; counted by
     one decoding pass (constant memory) only when neither is known."""
     known = reader.info.num_frames
-    if known is not None:
+    if known:  # 0 from an estimate (a truncated Y4M) is read, so its error is reported
         n = max(0, known - start)
         return n if frames is None else min(n, frames)
     if frames is not None:
