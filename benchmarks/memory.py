@@ -67,8 +67,8 @@ def write_synthetic(path: Path, width: int, height: int, frames: int, fps: int =
 
 def _baseline(model: str | None) -> int:
     """What every run pays before its first frame: the libraries and the model."""
+    import amgap.coding  # noqa: F401  (what encode and decode import)
     from amgap.api import load_model
-    from amgap.coding import VideoDecoder, VideoEncoder  # noqa: F401
     from amgap.models import make_codec
 
     make_codec(load_model(name=model))
