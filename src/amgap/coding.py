@@ -236,10 +236,6 @@ class _FrameSource:
     def take(self, index: int) -> torch.Tensor:
         return self._held.pop(index)
 
-    @property
-    def held(self) -> int:
-        return len(self._held)
-
 
 class _Planner:
     """The GOP plan for the announced frame count, re-derived for the real count when the
@@ -324,23 +320,23 @@ class VideoEncoder:
         source = _FrameSource(frames, num_frames)
         pending: list[_Pending] = []
         recon: dict[int, torch.Tensor] = {}
-        bar = tqdm(total=len(planner.plan), desc="encode", unit="frame", disable=not progress)
-        pos = 0
-        while (step := planner.step(pos, source)) is not None:
-            if step.ftype == FrameType.I and pending:
-                yield self._entropy_code(pending, recon, source.size)
-                pending, recon = [], {}
-            coded, rec = self._code_frame(pos, step, source.take(step.display_index),
-                                          source.size)
-            pending.append(coded)
-            if keep_recon:
-                recon[step.display_index] = rec.clamp(0, 1)
-            for r in [r for r in self.refs if planner.last_use[r] <= pos]:
-                del self.refs[r]
-            pos += 1
-            bar.total = len(planner.plan)
-            bar.update()
-        bar.close()
+        self.refs, pos = {}, 0
+        with tqdm(total=len(planner.plan), desc="encode", unit="frame",
+                  disable=not progress) as bar:
+            while (step := planner.step(pos, source)) is not None:
+                if step.ftype == FrameType.I and pending:
+                    yield self._entropy_code(pending, recon, source.size)
+                    pending, recon = [], {}
+                coded, rec = self._code_frame(pos, step, source.take(step.display_index),
+                                              source.size)
+                pending.append(coded)
+                if keep_recon:
+                    recon[step.display_index] = rec.clamp(0, 1)
+                for r in [r for r in self.refs if planner.last_use[r] <= pos]:
+                    del self.refs[r]
+                pos += 1
+                bar.total = len(planner.plan)
+                bar.update()
         if pending:
             yield self._entropy_code(pending, recon, source.size)
         self.num_frames, self.size = planner.num_frames, source.size
