@@ -12,20 +12,22 @@ Documented with a runnable example in ``docs/api.md``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .bitstream import Header, parse
 from .codecs.gop import default_structure
 from .codecs.registry import Architecture, architectures, get_codec, refusals, register_codec
-from .coding import DecodeResult, EncodeResult, decode_video, encode_video
+from .coding import DecodeResult, EncodeResult, VideoDecoder, encode_video
 from .errors import ModelError, UsageError
 from .models import (
     SOURCE_FILE,
@@ -38,13 +40,16 @@ from .models import (
     split_stream_name,
 )
 
-__all__ = ["load_model", "encode", "decode", "analyze", "evaluate", "register_codec",
-           "list_codecs", "model_for_stream", "default_gop", "expand_inputs", "Analysis",
-           "model_for_gops", "B_GOPS",
-           "Table1Row", "InfoCell", "EncodeResult", "DecodeResult", "LoadedModel",
-           "Architecture"]
+if TYPE_CHECKING:
+    from .io import VideoReader
 
-Video = str | os.PathLike | torch.Tensor | Sequence[torch.Tensor]
+__all__ = ["load_model", "encode", "decode", "open_decoder", "analyze", "evaluate",
+           "register_codec", "list_codecs", "model_for_stream", "default_gop",
+           "expand_inputs", "Analysis", "model_for_gops", "B_GOPS",
+           "Table1Row", "InfoCell", "EncodeResult", "DecodeResult", "LoadedModel",
+           "Architecture", "VideoDecoder"]
+
+Video = str | os.PathLike | torch.Tensor | Iterable[torch.Tensor]  # or a VideoReader
 ModelSpec = LoadedModel | str
 
 
@@ -102,36 +107,59 @@ def _no_b(name: str, gop: str, b_model: str | None) -> UsageError:
                       "or --gop ssf / intra")
 
 
-def _frames(video: Video, frames: int | None, start: int
-            ) -> tuple[list[torch.Tensor], Fraction]:
-    if isinstance(video, torch.Tensor):
-        seq = list(video) if video.dim() == 4 else [video]
-        return seq[start:start + frames if frames else None], Fraction(30)
-    if not isinstance(video, (str, os.PathLike)):
-        seq = list(video)
-        return seq[start:start + frames if frames else None], Fraction(30)
-    from .io import open_video
+def _count(reader: VideoReader, start: int, frames: int | None) -> int:
+    """How many frames to plan for: the reader's count from ``start`` (exact, or an upper
+    bound the encoder corrects when the input ends early), capped by ``frames``; counted by
+    one decoding pass (constant memory) only when neither is known."""
+    known = reader.info.num_frames
+    if known:  # 0 from an estimate (a truncated Y4M) is read, so its error is reported
+        n = max(0, known - start)
+        return n if frames is None else min(n, frames)
+    if frames is not None:
+        return frames
+    return sum(1 for _ in reader.frames(start))
 
-    reader = open_video(video)
-    count = frames if frames is not None else (reader.info.num_frames or 10**9)
-    return list(reader.frames(start, count)), reader.info.fps
+
+def _frames(video: Video, frames: int | None, start: int
+            ) -> tuple[Iterable[torch.Tensor], int, Fraction]:
+    """The frames to encode as an iterable (files are read as the encoder pulls them),
+    how many of them, and the frame rate."""
+    from .io import VideoReader, open_video
+
+    if isinstance(video, (str, os.PathLike, VideoReader)):
+        reader = video if isinstance(video, VideoReader) else open_video(video)
+        count = _count(reader, start, frames)
+        return reader.frames(start, count), count, reader.info.fps
+    if isinstance(video, torch.Tensor):
+        video = video if video.dim() == 4 else video[None]
+    if not isinstance(video, (Sequence, torch.Tensor)):
+        if frames is None:
+            video = list(video)  # an iterator of unknown length: the count is needed first
+        else:
+            return itertools.islice(video, start, start + frames), frames, Fraction(30)
+    seq = video[start:start + frames if frames else None]
+    return seq, len(seq), Fraction(30)
 
 
 def encode(video: Video, model: ModelSpec | None = None, *, gop: str | None = None,
            gop_size: int = 16, reparam: str = "optimal", frames: int | None = None,
            start: int = 0, fps: Fraction | None = None, keep_recon: bool = False,
-           progress: bool = False, measure_learned: bool = False) -> EncodeResult:
-    """Encode a video (path, sample name, ``[N,3,H,W]`` tensor or list of ``[3,H,W]``
-    RGB frames in [0, 1]); ``.data`` holds the ``.amg`` bytes, ``.stats`` the frames."""
+           progress: bool = False, measure_learned: bool = False,
+           keep_streams: bool = True) -> EncodeResult:
+    """Encode a video (path, sample name, :class:`~amgap.io.VideoReader`, ``[N,3,H,W]``
+    tensor, or list or iterator of ``[3,H,W]`` RGB frames in [0, 1]); ``.data`` holds the
+    ``.amg`` bytes, ``.stats`` the frames. Files are read one segment at a time;
+    ``keep_streams=False`` also releases each segment's symbols (``.streams``) once coded,
+    which bounds memory by a GOP (``keep_recon`` keeps every reconstruction)."""
     loaded = _model(model)
     if (gop or default_gop(loaded)) in B_GOPS and not _has_b(loaded):
         raise _no_b(loaded.name, gop, _zoo_b_model())
-    seq, rate = _frames(video, frames, start)
+    seq, count, rate = _frames(video, frames, start)
     try:
-        return encode_video(seq, loaded, fps=fps or rate, num_frames=len(seq),
+        return encode_video(seq, loaded, fps=fps or rate, num_frames=count,
                             gop=gop or default_gop(loaded), gop_size=gop_size,
                             reparam=reparam, keep_recon=keep_recon, progress=progress,
-                            measure_learned=measure_learned)
+                            measure_learned=measure_learned, keep_streams=keep_streams)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -152,12 +180,12 @@ def model_for_stream(header: Header, *, checkpoint: str | os.PathLike | None = N
     return load_zoo(name, header.quality)
 
 
-def decode(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
-           checkpoint: str | os.PathLike | None = None, arch: str | None = None,
-           force: bool = False, progress: bool = False,
-           max_pixels: int = 1 << 22) -> DecodeResult:
-    """Decode ``.amg`` bytes (or a file); ``.frames`` are RGB ``[3,H,W]`` in display
-    order and ``.verified`` says every frame matched the encoder's reconstruction."""
+def open_decoder(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
+                 checkpoint: str | os.PathLike | None = None, arch: str | None = None,
+                 force: bool = False, max_pixels: int = 1 << 22) -> VideoDecoder:
+    """A :class:`~amgap.coding.VideoDecoder` for ``.amg`` bytes (or a file): its
+    ``frames()`` yields ``(stats, RGB [3,H,W])`` in display order as frames are decoded,
+    holding no more than a GOP (``decode`` collects them into a list)."""
     if not isinstance(data, (bytes, bytearray)):
         from .bitstream import read_file
 
@@ -170,8 +198,19 @@ def decode(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
     if rec_arch is not None and rec_arch != loaded.arch and not force:
         raise ModelError(f"the stream was encoded with architecture {rec_arch!r}, the model "
                          f"is {loaded.arch!r}")
-    return decode_video(header, records, loaded, force=force, progress=progress,
-                        max_pixels=max_pixels)
+    return VideoDecoder(header, records, loaded, force=force, max_pixels=max_pixels)
+
+
+def decode(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
+           checkpoint: str | os.PathLike | None = None, arch: str | None = None,
+           force: bool = False, progress: bool = False,
+           max_pixels: int = 1 << 22) -> DecodeResult:
+    """Decode ``.amg`` bytes (or a file); ``.frames`` are RGB ``[3,H,W]`` in display
+    order and ``.verified`` says every frame matched the encoder's reconstruction."""
+    dec = open_decoder(data, model, checkpoint=checkpoint, arch=arch, force=force,
+                       max_pixels=max_pixels)
+    frames = [rgb for _, rgb in dec.frames(progress)]
+    return DecodeResult(dec.header, frames, dec.stats, dec.verified, dec.first_mismatch)
 
 
 @dataclass(frozen=True)

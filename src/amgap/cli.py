@@ -203,10 +203,9 @@ def cmd_encode(args) -> int:
     reader = _open_input(args)
     args.model = _pick_model(args, [args.gop] if args.gop else None, args.quality)
     loaded = _load(args, args.quality)
-    count = args.frames if args.frames is not None else (reader.info.num_frames or 10**9)
-    res = encode(list(reader.frames(args.start, count)), loaded, gop=args.gop,
+    res = encode(reader, loaded, frames=args.frames, start=args.start, gop=args.gop,
                  gop_size=args.gop_size, progress=not args.quiet, reparam=args.reparam,
-                 fps=reader.info.fps)
+                 keep_streams=False)  # frames are read and released segment by segment
     data = res.to_bytes()
     write_file(args.output, data)
     h = res.header
@@ -243,19 +242,21 @@ def _open_reference(path: str, start: int, header):
     return reader
 
 
-def _measure_against(reader, start: int, res) -> None:
-    """Fill every frame's metrics from the reference frames ``start ..``."""
-    by_index = sorted(res.stats, key=lambda st: st.display_index)
-    ref = reader.frames(start, len(by_index))
-    for st, orig in zip(by_index, ref, strict=False):
-        st.measure(orig, res.frames[st.display_index])
-    if any(st.quality is None for st in by_index):
-        raise UsageError(f"{reader.path}: fewer frames from --start {start} than the "
-                         f"stream's {len(by_index)}")
+def _measured(frames, reader, start: int, n: int):
+    """Decoded frames (display order), each measured against its reference frame as it
+    passes: neither video is held whole."""
+    ref = reader.frames(start, n)
+    for st, rec in frames:
+        orig = next(ref, None)
+        if orig is None:
+            raise UsageError(f"{reader.path}: fewer frames from --start {start} than the "
+                             f"stream's {n}")
+        st.measure(orig, rec)
+        yield st, rec
 
 
 def cmd_decode(args) -> int:
-    from .api import decode
+    from .api import open_decoder
     from .coding import summary
     from .io import check_output, output_target, write_video
 
@@ -263,31 +264,29 @@ def cmd_decode(args) -> int:
     check_output(target)  # before any work: writable, and never clobbering a user's folder
     if target.kind == "stdout" and args.json:
         raise UsageError("-o - writes the video on stdout: --json cannot share it")
-    reader = None
+    dec = open_decoder(args.input, checkpoint=args.checkpoint, arch=args.arch,
+                       force=args.force, max_pixels=args.max_pixels)
+    header = dec.header
+    frames = dec.frames(progress=not args.quiet)
     if args.reference:
-        from .bitstream import read_file
-
-        reader = _open_reference(args.reference, args.start, read_file(args.input)[0])
-    res = decode(args.input, checkpoint=args.checkpoint, arch=args.arch, force=args.force,
-                 progress=not args.quiet, max_pixels=args.max_pixels)
-    header = res.header
-    fps = Fraction(header.fps_num, header.fps_den)
-    if reader is not None:
-        _measure_against(reader, args.start, res)
+        reader = _open_reference(args.reference, args.start, header)
+        frames = _measured(frames, reader, args.start, header.num_frames)
     out = args.output
-    write_video(target, res.frames, fps)
+    # frames are decoded, measured and written one at a time (a file output appears
+    # only when complete)
+    write_video(target, (rgb for _, rgb in frames), Fraction(header.fps_num, header.fps_den))
     size = os.path.getsize(args.input)
-    report = summary(header, size, res.stats)
-    report.update(verified=res.verified, first_mismatch=res.first_mismatch, output=out,
+    report = summary(header, size, dec.stats)
+    report.update(verified=dec.verified, first_mismatch=dec.first_mismatch, output=out,
                   model=header.model_name, quality=header.quality)
     if args.json:
         print(json.dumps(report))
     else:
-        state = "verified" if res.verified else \
-            f"NOT verified (first mismatch: frame {res.first_mismatch})"
+        state = "verified" if dec.verified else \
+            f"NOT verified (first mismatch: frame {dec.first_mismatch})"
         print(f"{out}: {header.num_frames} frames {header.width}x{header.height}, {state}",
               file=sys.stderr)
-    return 0 if res.verified else 1
+    return 0 if dec.verified else 1
 
 
 def cmd_info(args) -> int:

@@ -5,13 +5,19 @@ information streams, turns every stream into rANS bytes with the tables the stre
 names, and records a checksum of its own reconstruction. The decoder derives the same
 plan from the header, hands the codec a :class:`SymbolReader` that rANS-decodes each
 stream, and compares every reconstruction with the encoder's checksum.
+
+Both run one segment at a time (an I frame and the frames coded after it up to the next
+I frame): the encoder pulls input frames from an iterator only when a step needs them and
+releases each once coded; the decoder hands frames on in display order as soon as they
+are complete. Neither holds more than a GOP of frames unless asked to (``keep_recon``,
+``keep_streams``, :func:`decode_video`'s list).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -37,7 +43,8 @@ from .metrics import FrameQuality, frame_quality, mean_quality, psnr  # noqa: F4
 from .models import LoadedModel, make_codec
 
 __all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode_video",
-           "recon_checksum", "psnr", "summary", "default_gop", "check_frame_types"]
+           "recon_checksum", "psnr", "summary", "default_gop", "check_frame_types",
+           "VideoEncoder", "VideoDecoder", "CodedSegment"]
 
 KIND_IDS = {k: i for i, k in enumerate(INFO_KINDS)}
 
@@ -193,85 +200,227 @@ def _code_streams(streams: list[InfoStream], rs: list, st: FrameStats,
     return srecs
 
 
+class _FrameSource:
+    """Input frames pulled from an iterable only when a coding step needs them, and held
+    only until that frame is coded: the encoder's memory is bounded by a GOP, not by the
+    video. Every frame is checked against the first one's size as it arrives."""
+
+    def __init__(self, frames: Iterable[torch.Tensor], limit: int) -> None:
+        self._it: Iterator[torch.Tensor] = iter(frames)
+        self._held: dict[int, torch.Tensor] = {}
+        self.limit = limit
+        self.pulled = 0
+        self.size: tuple[int, int] | None = None  # (height, width) of the first frame
+
+    def _pull(self) -> bool:
+        frame = next(self._it, None) if self.pulled < self.limit else None
+        if frame is None:
+            return False
+        shape = tuple(frame.shape[-2:])
+        if self.size is None:
+            self.size = shape
+        elif shape != self.size:
+            raise UsageError(f"frame {self.pulled} has size {shape[1]}x{shape[0]}, "
+                             f"expected {self.size[1]}x{self.size[0]}")
+        self._held[self.pulled] = frame
+        self.pulled += 1
+        return True
+
+    def has(self, index: int) -> bool:
+        """Pull frames up to ``index``; False when the input ends before it."""
+        while self.pulled <= index:
+            if not self._pull():
+                return False
+        return True
+
+    def take(self, index: int) -> torch.Tensor:
+        return self._held.pop(index)
+
+
+class _Planner:
+    """The GOP plan for the announced frame count, re-derived for the real count when the
+    input ends early. Every step is coded only once its frame has arrived, so for every
+    registered structure the steps already coded are a prefix of the new plan; a plan that
+    is not (a plug-in GOP) is refused rather than written."""
+
+    def __init__(self, gop: str, num_frames: int, gop_size: int) -> None:
+        if num_frames < 1:
+            raise UsageError("no frames to encode (empty input or --start past the end)")
+        self.gop, self.gop_size = gop, gop_size
+        self.num_frames = num_frames
+        self.plan = gop_plan(gop, num_frames, gop_size)
+        self.last_use = last_use(self.plan)
+
+    def step(self, pos: int, source: _FrameSource) -> CodingStep | None:
+        """The step at coding position ``pos`` with its frame pulled; None at the end."""
+        while pos < len(self.plan):
+            step = self.plan[pos]
+            if source.has(step.display_index):
+                return step
+            self._replan(pos, source.pulled)
+        return None
+
+    def _replan(self, pos: int, n: int) -> None:
+        if n == 0:
+            raise UsageError("no frames to encode (empty input or --start past the end)")
+        plan = gop_plan(self.gop, n, self.gop_size)
+        if plan[:pos] != self.plan[:pos]:
+            raise UsageError(f"the input ended after {n} frames, not the {self.num_frames} "
+                             f"announced, inside a GOP already coded: give --frames {n}")
+        self.plan, self.last_use, self.num_frames = plan, last_use(plan), n
+
+
+@dataclass
+class _Pending:
+    """A frame coded by the codec, waiting for its segment's entropy stage."""
+
+    step: CodingStep
+    stats: FrameStats
+    streams: list[InfoStream]
+    checksum: bytes
+
+
+@dataclass
+class CodedSegment:
+    """One segment (an I frame and the frames coded after it up to the next I frame),
+    entropy-coded: what :func:`encode_video` hands on and then releases."""
+
+    records: list[FrameRecord]
+    packed: list[bytes]
+    stats: list[FrameStats]
+    streams: list[list[InfoStream]]
+    size: tuple[int, int]  # (height, width) of the frames
+    recon: dict[int, torch.Tensor] = field(default_factory=dict)  # when kept
+
+
+class VideoEncoder:
+    """Encodes a video segment by segment (:meth:`segments`); a segment is entropy-coded
+    as soon as the next I frame arrives, because reparameterization plans over it."""
+
+    def __init__(self, loaded: LoadedModel, *, gop: str | None, gop_size: int,
+                 reparam: str = "off", measure_learned: bool = False,
+                 probe: list | None = None) -> None:
+        if reparam not in MODES:
+            raise ValueError(f"unknown --reparam {reparam!r} (off, paper, optimal)")
+        self.loaded, self.reparam, self.measure_learned = loaded, reparam, measure_learned
+        self.rp = Reparameterizer(reparam)
+        self.codec = make_codec(loaded)
+        self.codec.probe = probe
+        self.gop, self.gop_size = gop or default_gop(self.codec), gop_size
+        self.num_frames = 0
+        self.size: tuple[int, int] | None = None
+        self.refs: dict[int, torch.Tensor] = {}
+
+    def segments(self, frames: Iterable[torch.Tensor], num_frames: int, *,
+                 keep_recon: bool = False, progress: bool = False) -> Iterator[CodedSegment]:
+        """Coded segments of up to ``num_frames`` frames pulled from ``frames``; afterwards
+        :attr:`num_frames` and :attr:`size` say what was coded (:meth:`header`)."""
+        planner = _Planner(self.gop, num_frames, self.gop_size)
+        check_frame_types(self.codec, planner.plan, self.gop)
+        source = _FrameSource(frames, num_frames)
+        pending: list[_Pending] = []
+        recon: dict[int, torch.Tensor] = {}
+        self.refs, pos = {}, 0
+        with tqdm(total=len(planner.plan), desc="encode", unit="frame",
+                  disable=not progress) as bar:
+            while (step := planner.step(pos, source)) is not None:
+                if step.ftype == FrameType.I and pending:
+                    yield self._entropy_code(pending, recon, source.size)
+                    pending, recon = [], {}
+                coded, rec = self._code_frame(pos, step, source.take(step.display_index),
+                                              source.size)
+                pending.append(coded)
+                if keep_recon:
+                    recon[step.display_index] = rec.clamp(0, 1)
+                for r in [r for r in self.refs if planner.last_use[r] <= pos]:
+                    del self.refs[r]
+                pos += 1
+                bar.total = len(planner.plan)
+                bar.update()
+        if pending:
+            yield self._entropy_code(pending, recon, source.size)
+        self.num_frames, self.size = planner.num_frames, source.size
+
+    def _code_frame(self, pos: int, step: CodingStep, frame: torch.Tensor,
+                    size: tuple[int, int]) -> tuple[_Pending, torch.Tensor]:
+        """Run the codec on one frame; its quality is measured now, so the input frame can
+        be released."""
+        t0 = time.perf_counter()
+        x = pad_to_multiple(frame[None], self.codec.pad_multiple)
+        x_hat, streams = self.codec.encode_frame(step.ftype, x,
+                                                 [self.refs[r] for r in step.refs])
+        st = FrameStats(step.display_index, pos, step.ftype, step.refs)
+        rec_rgb = crop(x_hat, *size)[0]
+        st.ms = (time.perf_counter() - t0) * 1000.0
+        st.measure(frame, rec_rgb)
+        self.refs[step.display_index] = x_hat
+        return _Pending(step, st, streams, recon_checksum(rec_rgb)), rec_rgb
+
+    def _entropy_code(self, pending: list[_Pending], recon: dict[int, torch.Tensor],
+                      size: tuple[int, int]) -> CodedSegment:
+        """Reparameterization planned over the whole segment, then rANS and records."""
+        t0 = time.perf_counter()
+        coded = self.rp.encode_segment([(int(p.step.ftype), p.step.ftype != FrameType.I,
+                                         p.streams) for p in pending])
+        share = (time.perf_counter() - t0) * 1000.0 / len(pending)
+        seg = CodedSegment([], [], [], [], size, recon)
+        for p, rs in zip(pending, coded, strict=True):
+            t1 = time.perf_counter()
+            record = FrameRecord(int(p.step.ftype), p.step.display_index, p.checksum,
+                                 _code_streams(p.streams, rs, p.stats, self.measure_learned))
+            seg.packed.append(pack_frame(record))
+            p.stats.record_bytes = len(seg.packed[-1])
+            p.stats.ms += share + (time.perf_counter() - t1) * 1000.0
+            seg.records.append(record)
+            seg.stats.append(p.stats)
+            seg.streams.append(p.streams)
+        return seg
+
+    def header(self, fps: Fraction) -> Header:
+        """The stream header of what :meth:`segments` coded."""
+        assert self.size is not None, "header() before segments() ran"
+        fps_num, fps_den = _fps(fps)
+        loaded = self.loaded
+        return Header(width=self.size[1], height=self.size[0], num_frames=self.num_frames,
+                      fps_num=fps_num, fps_den=fps_den, gop_structure=GOP_IDS[self.gop],
+                      gop_size=self.gop_size, model_source=loaded.source,
+                      quality=loaded.quality, weights_hash=loaded.weights_hash,
+                      model_name=loaded.stream_name, reparam_mode=MODES[self.reparam])
+
+
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
                  num_frames: int, gop: str | None = None, gop_size: int = 16,
-                 keep_recon: bool = False,
-                 progress: bool = False, probe: list | None = None, reparam: str = "off",
-                 measure_learned: bool = False) -> EncodeResult:
-    """Encode ``num_frames`` RGB frames ``[3,H,W]`` (display order).
+                 keep_recon: bool = False, progress: bool = False, probe: list | None = None,
+                 reparam: str = "off", measure_learned: bool = False,
+                 keep_streams: bool = True,
+                 on_segment: Callable[[CodedSegment], None] | None = None) -> EncodeResult:
+    """Encode up to ``num_frames`` RGB frames ``[3,H,W]`` (display order), pulled from
+    ``frames`` (a list, an ``[N,3,H,W]`` tensor or any iterator, e.g. a reader's
+    ``frames()``) one segment at a time.
 
     ``gop``: a GOP structure; ``None`` picks ``intra`` for image codecs, else ``ssf``.
     ``reparam``: ``off`` | ``paper`` | ``optimal`` (table replacement per frame, signalled
     in each stream's parameters). ``measure_learned`` also rANS-codes every stream with
     the learned tables, to report real savings. ``probe``: a list that receives each main
-    latent's ``(y - mu) / sigma`` (calibration).
+    latent's ``(y - mu) / sigma`` (calibration). ``keep_streams=False`` releases every
+    segment's symbols once coded (``on_segment`` sees each segment first), and
+    ``keep_recon`` keeps the reconstructions: without them memory is bounded by a GOP.
     """
-    if reparam not in MODES:
-        raise ValueError(f"unknown --reparam {reparam!r} (off, paper, optimal)")
-    rp = Reparameterizer(reparam)
-    codec = make_codec(loaded)
-    codec.probe = probe
-    frame_list = list(frames)
-    if not frame_list:
-        raise UsageError("no frames to encode (empty input or --start past the end)")
-    num_frames = min(num_frames, len(frame_list))
-    frame_list = frame_list[:num_frames]
-    height, width = frame_list[0].shape[-2:]
-    for i, f in enumerate(frame_list):
-        if f.shape[-2:] != (height, width):
-            raise UsageError(f"frame {i} has size {f.shape[-1]}x{f.shape[-2]}, "
-                             f"expected {width}x{height}")
-    gop = gop or default_gop(codec)
-    plan = gop_plan(gop, num_frames, gop_size)
-    check_frame_types(codec, plan, gop)
-    drop_after = last_use(plan)
-    fps_num, fps_den = _fps(fps)
-    header = Header(width=width, height=height, num_frames=num_frames, fps_num=fps_num,
-                    fps_den=fps_den, gop_structure=GOP_IDS[gop], gop_size=gop_size,
-                    model_source=loaded.source, quality=loaded.quality,
-                    weights_hash=loaded.weights_hash, model_name=loaded.stream_name,
-                    reparam_mode=MODES[reparam])
-    refs: dict[int, torch.Tensor] = {}
-    records, stats, all_streams, packed = [], [], [], []
+    if isinstance(frames, (Sequence, torch.Tensor)):
+        num_frames = min(num_frames, len(frames))
+    enc = VideoEncoder(loaded, gop=gop, gop_size=gop_size, reparam=reparam,
+                       measure_learned=measure_learned, probe=probe)
+    records, stats, streams, packed = [], [], [], []
     recon: dict[int, torch.Tensor] = {}
-    segment: list[tuple[CodingStep, FrameStats, list[InfoStream], bytes]] = []
-
-    def flush() -> None:
-        """Reparameterization is planned over a whole segment (I frame to I frame)."""
-        t0 = time.perf_counter()
-        coded = rp.encode_segment([(int(step.ftype), step.ftype != FrameType.I, streams)
-                                   for step, _, streams, _ in segment])
-        share = (time.perf_counter() - t0) * 1000.0 / max(len(segment), 1)
-        for (step, st, streams, checksum), rs in zip(segment, coded, strict=True):
-            t1 = time.perf_counter()
-            record = FrameRecord(int(step.ftype), step.display_index, checksum,
-                                 _code_streams(streams, rs, st, measure_learned))
-            packed.append(pack_frame(record))
-            st.record_bytes = len(packed[-1])
-            st.ms += share + (time.perf_counter() - t1) * 1000.0
-            records.append(record)
-            stats.append(st)
-            all_streams.append(streams)
-        segment.clear()
-
-    for pos, step in enumerate(tqdm(plan, desc="encode", unit="frame", disable=not progress)):
-        if step.ftype == FrameType.I and segment:
-            flush()
-        t0 = time.perf_counter()
-        x = pad_to_multiple(frame_list[step.display_index][None], codec.pad_multiple)
-        x_hat, streams = codec.encode_frame(step.ftype, x, [refs[r] for r in step.refs])
-        st = FrameStats(step.display_index, pos, step.ftype, step.refs)
-        rec_rgb = crop(x_hat, height, width)[0]
-        st.ms = (time.perf_counter() - t0) * 1000.0
-        st.measure(frame_list[step.display_index], rec_rgb)
-        segment.append((step, st, streams, recon_checksum(rec_rgb)))
-        refs[step.display_index] = x_hat
-        if keep_recon:
-            recon[step.display_index] = rec_rgb.clamp(0, 1)
-        for r in [r for r in refs if drop_after[r] <= pos]:
-            del refs[r]
-    flush()
-    return EncodeResult(header, records, stats, all_streams, packed,
+    for seg in enc.segments(frames, num_frames, keep_recon=keep_recon, progress=progress):
+        if on_segment is not None:
+            on_segment(seg)
+        records += seg.records
+        packed += seg.packed
+        stats += seg.stats
+        streams += seg.streams if keep_streams else [[] for _ in seg.stats]
+        recon.update(seg.recon)
+    return EncodeResult(enc.header(fps), records, stats, streams, packed,
                         recon if keep_recon else None)
 
 
@@ -322,13 +471,10 @@ def expected_plan(header: Header) -> list[CodingStep]:
 MAX_PIXELS = 1 << 22  # default decoder limit (e.g. 2560x1600): bounds memory on bad input
 
 
-def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel, *,
-                 force: bool = False, progress: bool = False,
-                 max_pixels: int = MAX_PIXELS) -> DecodeResult:
-    """Decode all frames; raise :class:`DesyncError` at the first checksum mismatch unless
-    ``force`` (then every frame is decoded and ``verified`` says whether all matched).
-
-    Frames larger than ``max_pixels`` are refused before anything is allocated."""
+def _check_decodable(header: Header, loaded: LoadedModel, force: bool,
+                     max_pixels: int) -> str:
+    """Refuse, before anything is allocated, a stream this decoder must not decode; the
+    reparameterization mode's name."""
     if header.width * header.height > max_pixels:
         raise BitstreamError(
             f"header: frame size {header.width}x{header.height} exceeds the decoder's limit "
@@ -338,58 +484,98 @@ def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel
             f"model mismatch: the stream was encoded with {header.model_name!r} "
             f"q{header.quality} (weights {header.weights_hash.hex()}), the decoder has "
             f"{loaded.name!r} q{loaded.quality} (weights {loaded.weights_hash.hex()})")
-    codec = make_codec(loaded)
-    plan = expected_plan(header)
     modes = {v: k for k, v in MODES.items()}
     if header.reparam_mode not in modes:
         raise BitstreamError(f"header: unknown reparameterization mode {header.reparam_mode}")
-    rp = Reparameterizer(modes[header.reparam_mode])
-    drop_after = last_use(plan)
-    height, width = header.height, header.width
-    ph, pw = padded_size(height, width, codec.pad_multiple)
-    refs: dict[int, torch.Tensor] = {}
-    out: dict[int, torch.Tensor] = {}
-    stats: list[FrameStats] = []
-    verified, first_bad = True, None
-    for pos, (step, rec) in enumerate(tqdm(list(zip(plan, records, strict=True)),
-                                           desc="decode", unit="frame", disable=not progress)):
+    return modes[header.reparam_mode]
+
+
+class VideoDecoder:
+    """Decodes a parsed stream frame by frame (:meth:`frames`): each frame is handed on
+    in display order as soon as every earlier one is, and released by the decoder once no
+    later frame references it, so memory is bounded by a GOP, not by the video.
+
+    Raises :class:`DesyncError` at the first checksum mismatch unless ``force`` (then
+    every frame is decoded and :attr:`verified` says whether all matched). Frames larger
+    than ``max_pixels`` are refused before anything is allocated."""
+
+    def __init__(self, header: Header, records: list[FrameRecord], loaded: LoadedModel, *,
+                 force: bool = False, max_pixels: int = MAX_PIXELS) -> None:
+        mode = _check_decodable(header, loaded, force, max_pixels)
+        self.header, self.records, self.force = header, records, force
+        self.codec = make_codec(loaded)
+        self.plan = expected_plan(header)
+        self.rp = Reparameterizer(mode)
+        self.stats: list[FrameStats] = []  # coding order, filled as frames are decoded
+        self.verified, self.first_mismatch = True, None
+
+    def frames(self, progress: bool = False) -> Iterator[tuple[FrameStats, torch.Tensor]]:
+        """``(stats, RGB [3,H,W] in [0,1])`` of every frame, in display order."""
+        drop_after = last_use(self.plan)
+        refs: dict[int, torch.Tensor] = {}
+        ready: dict[int, tuple[FrameStats, torch.Tensor]] = {}
+        next_out = 0
+        steps = zip(self.plan, self.records, strict=True)
+        for pos, (step, rec) in enumerate(tqdm(steps, total=len(self.plan), desc="decode",
+                                               unit="frame", disable=not progress)):
+            x_hat, st = self._decode_frame(pos, step, rec, refs)
+            refs[step.display_index] = x_hat
+            ready[step.display_index] = (st, crop(x_hat, self.header.height,
+                                                  self.header.width)[0].clamp(0, 1))
+            for r in [r for r in refs if drop_after[r] <= pos]:
+                del refs[r]
+            while next_out in ready:
+                yield ready.pop(next_out)
+                next_out += 1
+
+    def _decode_frame(self, pos: int, step: CodingStep, rec: FrameRecord,
+                      refs: dict[int, torch.Tensor]) -> tuple[torch.Tensor, FrameStats]:
+        """One frame: checked against the plan, decoded, verified against the checksum."""
         where = f"frame record {pos}"
         if rec.frame_type != int(step.ftype) or rec.display_index != step.display_index:
             raise BitstreamError(
                 f"{where}: expected {step.ftype.name} frame {step.display_index}, found type "
                 f"{rec.frame_type} frame {rec.display_index} (frames out of order?)")
         t0 = time.perf_counter()
-        inter = step.ftype != FrameType.I
-        if not inter:
-            rp.reset()
-        reader = _StreamReader(rec, where, rp, step.ftype)
+        if step.ftype == FrameType.I:
+            self.rp.reset()
+        reader = _StreamReader(rec, where, self.rp, step.ftype)
+        h = self.header
+        ph, pw = padded_size(h.height, h.width, self.codec.pad_multiple)
         try:
-            x_hat = codec.decode_frame(step.ftype, ph, pw, [refs[r] for r in step.refs], reader)
+            x_hat = self.codec.decode_frame(step.ftype, ph, pw, [refs[r] for r in step.refs],
+                                            reader)
         except (RuntimeError, ValueError, IndexError) as exc:
             raise BitstreamError(f"{where}: cannot decode ({str(exc).splitlines()[0][:120]})") \
                 from exc
         if sorted(reader.used) != sorted(s.kind for s in rec.streams):
             raise BitstreamError(f"{where}: unexpected extra streams")
-        rgb = crop(x_hat, height, width)[0]
         st = FrameStats(step.display_index, pos, step.ftype, step.refs)
         st.ms = (time.perf_counter() - t0) * 1000.0
         st.payload_bytes = {INFO_KINDS[s.kind].value: len(s.data) for s in rec.streams}
         st.param_bytes = {INFO_KINDS[s.kind].value: len(s.params) for s in rec.streams}
         st.record_bytes = len(pack_frame(rec))
+        self._verify(st, crop(x_hat, h.height, h.width)[0], rec)
+        self.stats.append(st)
+        return x_hat, st
+
+    def _verify(self, st: FrameStats, rgb: torch.Tensor, rec: FrameRecord) -> None:
         st.verified = recon_checksum(rgb) == rec.recon_checksum
-        if not st.verified:
-            verified = False
-            if first_bad is None:
-                first_bad = step.display_index
-            if not force:
-                raise DesyncError(
-                    f"frame {step.display_index} does not match what the encoder "
-                    f"reconstructed (checksum mismatch: different model, library build or "
-                    f"corrupt stream)")
-        stats.append(st)
-        refs[step.display_index] = x_hat
-        out[step.display_index] = rgb.clamp(0, 1)
-        for r in [r for r in refs if drop_after[r] <= pos]:
-            del refs[r]
-    return DecodeResult(header, [out[i] for i in range(header.num_frames)], stats, verified,
-                        first_bad)
+        if st.verified:
+            return
+        self.verified = False
+        if self.first_mismatch is None:
+            self.first_mismatch = st.display_index
+        if not self.force:
+            raise DesyncError(
+                f"frame {st.display_index} does not match what the encoder reconstructed "
+                f"(checksum mismatch: different model, library build or corrupt stream)")
+
+
+def decode_video(header: Header, records: list[FrameRecord], loaded: LoadedModel, *,
+                 force: bool = False, progress: bool = False,
+                 max_pixels: int = MAX_PIXELS) -> DecodeResult:
+    """Decode all frames into one list (:class:`VideoDecoder` streams them instead)."""
+    dec = VideoDecoder(header, records, loaded, force=force, max_pixels=max_pixels)
+    frames = [rgb for _, rgb in dec.frames(progress)]
+    return DecodeResult(header, frames, dec.stats, dec.verified, dec.first_mismatch)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..coding import EncodeResult
+from ..coding import CodedSegment, EncodeResult, FrameStats
 from ..entropy import InfoStream
 from ..io import padded_size
 from .gap import GapTotals, StreamGap, aggregate, stream_gap  # noqa: F401
 
-__all__ = ["analyze_encoding", "merge_totals", "FRAME_TYPES", "TableHistograms",
+__all__ = ["analyze_encoding", "EncodingAnalysis", "merge_totals", "FRAME_TYPES", "TableHistograms",
            "LatentGeometry"]
 
 FRAME_TYPES = ("I", "P", "B", "Video")
@@ -89,51 +89,77 @@ def _frame_json(fj: dict) -> dict:
             if v["bits"] > 0}
 
 
-def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None,
-                     pad_multiple: int | None = None) -> dict:
-    """Per-frame and per-frame-type gap figures of one encoded video.
+class EncodingAnalysis:
+    """Gap figures of one video, accumulated segment by segment: pass :meth:`add` as
+    ``encode_video(..., on_segment=..., keep_streams=False)`` and each segment's symbols
+    are released once counted; :meth:`report` then gives what :func:`analyze_encoding`
+    gives for the whole result."""
 
-    ``pad_multiple``: the codec's padding multiple; with it, bits at padded latent
-    positions are reported (``pad_bits``, ``pad_share``)."""
-    per_frame_gaps: list[tuple[str, GapTotals]] = []
-    frames = []
-    h = res.header
-    geo = LatentGeometry(h.width, h.height, pad_multiple) if pad_multiple else None
-    for st, streams in zip(res.stats, res.streams, strict=True):
+    def __init__(self, hist: TableHistograms | None = None,
+                 pad_multiple: int | None = None) -> None:
+        self.hist, self.pad_multiple = hist, pad_multiple
+        self.per_frame_gaps: list[tuple[str, GapTotals]] = []
+        self.frames: list[dict] = []
+
+    def add(self, seg: CodedSegment) -> None:
+        """Count one coded segment (its ``size`` is ``(height, width)``)."""
+        h, w = seg.size
+        geo = LatentGeometry(w, h, self.pad_multiple) if self.pad_multiple else None
+        for st, streams in zip(seg.stats, seg.streams, strict=True):
+            self._add_frame(st, streams, geo)
+
+    def _add_frame(self, st: FrameStats, streams: list[InfoStream],
+                   geo: LatentGeometry | None) -> None:
         gaps = [stream_gap(s, geo.padded_mask(s) if geo else None) for s in streams]
         ftype = st.ftype.name
-        if hist is not None:
+        if self.hist is not None:
             for s, g in zip(streams, gaps, strict=True):
-                hist.add(ftype, s, g)
+                self.hist.add(ftype, s, g)
         tot = GapTotals()
         reparam_bytes = {k: st.payload_bytes[k] + st.param_bytes.get(k, 0)
                          for k in st.payload_bytes} if st.learned_payload_bytes else None
         tot.add(gaps, st.learned_payload_bytes or None, reparam_bytes)
-        per_frame_gaps.append((ftype, tot))
+        self.per_frame_gaps.append((ftype, tot))
         fj = tot.to_json()
-        frames.append({"index": st.display_index, "coding_index": st.coding_index,
-                       "type": ftype, "bytes": st.record_bytes,
-                       "payload_bytes": sum(st.payload_bytes.values()),
-                       "psnr_rgb": st.psnr_rgb, "psnr_y": st.psnr_y,
-                       "psnr_yuv": st.quality.psnr_yuv if st.quality else None,
-                       "ms_ssim": st.quality.ms_ssim if st.quality else None,
-                       "bits": fj["bits"], "limit_bits": fj["limit_bits"], "gap": fj["gap"],
-                       "bias": fj["bias"], "mismatch_gap": fj["mismatch_gap"],
-                       **({"saving": fj["saving"]} if "saving" in fj else {}),
-                       "info": _frame_json(fj)})
-    totals = aggregate(per_frame_gaps)
-    n = h.num_frames
-    total_bytes = len(res.to_bytes())
-    return {
-        "frames": n, "width": h.width, "height": h.height,
-        "bytes": total_bytes, "bpp": total_bytes * 8 / (h.width * h.height * n),
-        "psnr_rgb": float(np.mean([f["psnr_rgb"] for f in frames])),
-        "psnr_y": float(np.mean([f["psnr_y"] for f in frames])),
-        **_quality_means(res),
-        "frame_types": {t: totals[t].to_json() for t in FRAME_TYPES if t in totals},
-        "per_frame": sorted(frames, key=lambda f: f["index"]),
-        "_totals": totals,
-    }
+        self.frames.append({
+            "index": st.display_index, "coding_index": st.coding_index, "type": ftype,
+            "bytes": st.record_bytes, "payload_bytes": sum(st.payload_bytes.values()),
+            "psnr_rgb": st.psnr_rgb, "psnr_y": st.psnr_y,
+            "psnr_yuv": st.quality.psnr_yuv if st.quality else None,
+            "ms_ssim": st.quality.ms_ssim if st.quality else None,
+            "bits": fj["bits"], "limit_bits": fj["limit_bits"], "gap": fj["gap"],
+            "bias": fj["bias"], "mismatch_gap": fj["mismatch_gap"],
+            **({"saving": fj["saving"]} if "saving" in fj else {}),
+            "info": _frame_json(fj)})
+
+    def report(self, res: EncodeResult) -> dict:
+        """Per-frame and per-frame-type figures of the encoded video."""
+        totals = aggregate(self.per_frame_gaps)
+        h, frames = res.header, self.frames
+        n = h.num_frames
+        total_bytes = len(res.to_bytes())
+        return {
+            "frames": n, "width": h.width, "height": h.height,
+            "bytes": total_bytes, "bpp": total_bytes * 8 / (h.width * h.height * n),
+            "psnr_rgb": float(np.mean([f["psnr_rgb"] for f in frames])),
+            "psnr_y": float(np.mean([f["psnr_y"] for f in frames])),
+            **_quality_means(res),
+            "frame_types": {t: totals[t].to_json() for t in FRAME_TYPES if t in totals},
+            "per_frame": sorted(frames, key=lambda f: f["index"]),
+            "_totals": totals,
+        }
+
+
+def analyze_encoding(res: EncodeResult, hist: TableHistograms | None = None,
+                     pad_multiple: int | None = None) -> dict:
+    """Per-frame and per-frame-type gap figures of one encoded video (its streams kept).
+
+    ``pad_multiple``: the codec's padding multiple; with it, bits at padded latent
+    positions are reported (``pad_bits``, ``pad_share``)."""
+    acc = EncodingAnalysis(hist, pad_multiple)
+    h = res.header
+    acc.add(CodedSegment(res.records, res.packed, res.stats, res.streams, (h.height, h.width)))
+    return acc.report(res)
 
 
 def _quality_means(res: EncodeResult) -> dict:

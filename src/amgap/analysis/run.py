@@ -6,15 +6,16 @@ import json
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ..coding import encode_video
-from ..io import open_video
+from ..io import VideoReader, open_video
 from ..models import make_codec, resolve_model
 from .figures import plot_gap_vs_rate, plot_histograms
-from .report import TableHistograms, analyze_encoding, merge_totals
+from .report import EncodingAnalysis, TableHistograms, merge_totals
 from .table1 import table1_csv, table1_markdown
 
 __all__ = ["run_analysis", "video_labels", "check_out_folder", "OWN_OUTPUT"]
@@ -102,69 +103,53 @@ def _write_table1(outdir: Path, scopes: dict[str, dict]) -> None:
     (outdir / "table1.csv").write_text(table1_csv(scopes))
 
 
-def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None,
-                 qualities: list[int], gop: str, gop_size: int, frames_per_gop: int,
-                 gops: int, start: int, out: str, progress: bool = True,
-                 reparam: str = "optimal", arch: str | None = None) -> dict:
-    outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
-    n_frames = gops * frames_per_gop
-    videos: dict[str, dict] = {}
-    per_quality_totals: dict[int, list] = {q: [] for q in qualities}
-    per_quality_bpp: dict[int, list[tuple[float, int]]] = {q: [] for q in qualities}
-    per_quality_frames: dict[int, list[dict]] = {q: [] for q in qualities}
-    loaded_models = {q: resolve_model(model, checkpoint, q, arch) for q in qualities}
-    pad = {q: getattr(make_codec(m), "pad_multiple", None) for q, m in loaded_models.items()}
-    labels = video_labels(inputs)  # unique: two inputs are never merged into one row
-    jobs = [(v, label, q) for v, label in zip(inputs, labels, strict=True) for q in qualities]
-    bar = tqdm(jobs, desc="analyze", unit="job", disable=not progress)
-    readers = {}
-    for path, label, q in bar:
-        bar.set_postfix_str(f"{label} q{q}")
-        if path not in readers:
-            readers[path] = open_video(path)
-        reader = readers[path]
-        frames = list(reader.frames(start, n_frames))
-        loaded = loaded_models[q]
-        res = encode_video(frames, loaded, fps=reader.info.fps, num_frames=len(frames),
-                           gop=gop, gop_size=gop_size, reparam=reparam,
-                           measure_learned=reparam != "off")
-        hist = TableHistograms()
-        rep = analyze_encoding(res, hist, pad[q])
-        totals = rep.pop("_totals")
-        per_quality_totals[q].append(totals)
-        per_quality_bpp[q].append((rep["bpp"], rep["frames"] * rep["width"] * rep["height"]))
-        per_quality_frames[q] += rep["per_frame"]
-        rep.update(model=loaded.name, quality=q, weights_hash=loaded.weights_hash.hex())
-        videos.setdefault(label, {})[f"q{q}"] = rep
-        plot_histograms(hist, str(outdir / f"fig1_{_file_label(label)}_q{q}.png"),
-                        f"{label}, {loaded.name} q{q}: learned pmf vs symbols "
-                        f"({len(frames)} frames, GOP {gop}/{gop_size})")
-    # dataset aggregate per quality
-    dataset = {}
-    for q in qualities:
-        tot = merge_totals(per_quality_totals[q])
-        pix = sum(p for _, p in per_quality_bpp[q])
-        bpp = sum(b * p for b, p in per_quality_bpp[q]) / pix
-        dataset[f"q{q}"] = {"bpp": bpp, **_mean_metrics(per_quality_frames[q]),
-                            "frame_types": {t: g.to_json() for t, g in tot.items()}}
-    report = {
-        "settings": {"gop": gop, "gop_size": gop_size, "frames_per_gop": frames_per_gop,
-                     "reparam": reparam,
-                     "gops": gops, "start": start, "qualities": qualities,
-                     "model": model, "checkpoint": checkpoint},
-        "videos": videos, "dataset": dataset,
-    }
-    with open(outdir / "report.json", "w") as fh:
-        json.dump(report, fh, indent=1)
-    # Table I: dataset first, then each video
-    model_name = next(iter(loaded_models.values())).name
+@dataclass
+class _Job:
+    """What every (video, quality) encoding of one analysis shares."""
+
+    gop: str
+    gop_size: int
+    n_frames: int
+    start: int
+    reparam: str
+    outdir: Path
+
+
+def _analyze_video(reader: VideoReader, label: str, loaded, pad: int | None, job: _Job) -> dict:
+    """Encode one video at one quality, segment by segment, counting each segment's
+    symbols and releasing them; write its Fig. 1; its report entry (``_totals`` kept)."""
+    hist = TableHistograms()
+    acc = EncodingAnalysis(hist, pad)
+    res = encode_video(reader.frames(job.start, job.n_frames), loaded, fps=reader.info.fps,
+                       num_frames=job.n_frames, gop=job.gop, gop_size=job.gop_size,
+                       reparam=job.reparam, measure_learned=job.reparam != "off",
+                       keep_streams=False, on_segment=acc.add)
+    rep = acc.report(res)
+    q = loaded.quality
+    rep.update(model=loaded.name, quality=q, weights_hash=loaded.weights_hash.hex())
+    plot_histograms(hist, str(job.outdir / f"fig1_{_file_label(label)}_q{q}.png"),
+                    f"{label}, {loaded.name} q{q}: learned pmf vs symbols "
+                    f"({res.header.num_frames} frames, GOP {job.gop}/{job.gop_size})")
+    return rep
+
+
+def _dataset_entry(reps: list[dict]) -> dict:
+    """The ``dataset`` entry of one quality: pixel-weighted bpp, mean metrics, gaps."""
+    tot = merge_totals([r["_totals"] for r in reps])
+    pix = [r["frames"] * r["width"] * r["height"] for r in reps]
+    bpp = sum(r["bpp"] * p for r, p in zip(reps, pix, strict=True)) / sum(pix)
+    return {"bpp": bpp, **_mean_metrics([f for r in reps for f in r["per_frame"]]),
+            "frame_types": {t: g.to_json() for t, g in tot.items()}}
+
+
+def _write_figures(outdir: Path, report: dict, model_name: str, qualities: list[int]) -> None:
+    """Table I (dataset first, then each video) and Fig. 2 (gap against rate)."""
+    dataset, videos = report["dataset"], report["videos"]
     scopes = {"all videos": {f"{model_name} q{q}": dataset[f"q{q}"]["frame_types"]
                              for q in qualities}}
     for label, per_q in videos.items():
         scopes[label] = {f"{model_name} q{q}": per_q[f"q{q}"]["frame_types"] for q in qualities}
     _write_table1(outdir, scopes)
-    # Fig. 2: gap against rate (dataset and per video)
     plot_gap_vs_rate([_fig2_point(dataset[f"q{q}"]["bpp"], dataset[f"q{q}"]["frame_types"])
                       for q in qualities], str(outdir / "fig2_all.png"),
                      f"Gap vs rate, all videos ({model_name})")
@@ -172,4 +157,43 @@ def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None
         plot_gap_vs_rate([_fig2_point(per_q[f"q{q}"]["bpp"], per_q[f"q{q}"]["frame_types"])
                           for q in qualities], str(outdir / f"fig2_{_file_label(label)}.png"),
                          f"Gap vs rate, {label} ({model_name})")
+
+
+def run_analysis(inputs: list[str], *, model: str | None, checkpoint: str | None,
+                 qualities: list[int], gop: str, gop_size: int, frames_per_gop: int,
+                 gops: int, start: int, out: str, progress: bool = True,
+                 reparam: str = "optimal", arch: str | None = None) -> dict:
+    """Encode every (input, quality), measure the gap, write report.json, Table I and the
+    figures into ``out``; the report. Each input is read one segment at a time."""
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    job = _Job(gop, gop_size, gops * frames_per_gop, start, reparam, outdir)
+    loaded_models = {q: resolve_model(model, checkpoint, q, arch) for q in qualities}
+    pad = {q: getattr(make_codec(m), "pad_multiple", None) for q, m in loaded_models.items()}
+    labels = video_labels(inputs)  # unique: two inputs are never merged into one row
+    jobs = [(v, label, q) for v, label in zip(inputs, labels, strict=True) for q in qualities]
+    videos: dict[str, dict] = {}
+    per_quality: dict[int, list[dict]] = {q: [] for q in qualities}
+    readers: dict[str, VideoReader] = {}
+    bar = tqdm(jobs, desc="analyze", unit="job", disable=not progress)
+    for path, label, q in bar:
+        bar.set_postfix_str(f"{label} q{q}")
+        if path not in readers:
+            readers[path] = open_video(path)
+        reader = readers[path]
+        rep = _analyze_video(reader, label, loaded_models[q], pad[q], job)
+        per_quality[q].append(rep)
+        videos.setdefault(label, {})[f"q{q}"] = rep
+    dataset = {f"q{q}": _dataset_entry(per_quality[q]) for q in qualities}
+    for rep in (r for reps in per_quality.values() for r in reps):
+        rep.pop("_totals")
+    report = {
+        "settings": {"gop": gop, "gop_size": gop_size, "frames_per_gop": frames_per_gop,
+                     "reparam": reparam, "gops": gops, "start": start,
+                     "qualities": qualities, "model": model, "checkpoint": checkpoint},
+        "videos": videos, "dataset": dataset,
+    }
+    with open(outdir / "report.json", "w") as fh:
+        json.dump(report, fh, indent=1)
+    _write_figures(outdir, report, next(iter(loaded_models.values())).name, qualities)
     return report
