@@ -349,7 +349,6 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .codecs import get_codec
     from .train import TrainConfig, train
     from .train.loop import check_config
 
@@ -365,10 +364,6 @@ def cmd_train(args) -> int:
         out=args.out, arch=args.arch, config=widths, lmbda=args.lmbda, steps=args.steps,
         batch=args.batch, crop=args.crop, frames=args.clip_frames, lr=args.lr, seed=args.seed,
         init=args.init, max_frames=args.max_frames, **kw))
-    if get_codec(args.arch).intra_only:
-        raise UsageError(f"amgap train trains video architectures (frame chains); train "
-                         f"{args.arch} with CompressAI's examples/train.py and load the result "
-                         "with --checkpoint PATH --arch NAME")
     try:
         final = train(cfg, progress=not args.quiet)
     except ValueError as exc:

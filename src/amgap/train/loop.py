@@ -334,6 +334,10 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         arch = get_codec(cfg.arch)
     except (KeyError, ModelError) as exc:
         raise UsageError(str(exc).strip("'\"")) from exc
+    if arch.intra_only:
+        raise UsageError(f"amgap train trains video architectures (frame chains); train "
+                         f"{cfg.arch} with CompressAI's examples/train.py and load the result "
+                         "with --checkpoint PATH --arch NAME")
     if cfg.steps < 1 or cfg.batch < 1 or cfg.crop < 16 or cfg.lr <= 0 or cfg.max_frames < 2:
         raise UsageError("--steps and --batch must be >= 1, --crop >= 16, --lr > 0 and "
                          "--max-frames >= 2")
