@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from amgap.cli import _build_parser, main
+from amgap.cli import main
+from amgap.cli_parser import build_parser
 from amgap.errors import UsageError
 
 MODEL = ["--model", "init:ssf-slim", "--quality", "2"]
@@ -96,7 +97,7 @@ def test_fps_must_be_positive(fps, tmp_path, capsys):
 
 
 def test_list_arguments_take_both_forms():
-    p = _build_parser()
+    p = build_parser()
     for form in (["1,2"], ["1", "2"], ["1,", "2"]):
         a = p.parse_args(["analyze", "carphone", "--out", "x", "--quality", *form])
         assert a.quality == [1, 2]

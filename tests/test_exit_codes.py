@@ -49,7 +49,7 @@ _WORK = {
                                           "--model", "init:ssf-slim", "--frames", "2"]),
     "decode": ("amgap.bitstream.read_file", ["decode", "{d}/bad.amg", "-o", "{d}/x.y4m",
                                              "--reference", "carphone"]),
-    "info": ("amgap.bitstream.read_file", ["info", "{d}/bad.amg"]),
+    "info": ("amgap.bitstream.describe.read_file", ["info", "{d}/bad.amg"]),
     "analyze": ("amgap.analysis.run.encode_video", ["analyze", "carphone", "--model",
                                                     "init:ssf-slim", "--frames", "2",
                                                     "--out", "{d}/an2"]),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["list_of", "positive_fraction"]
+__all__ = ["list_of", "positive_fraction", "int_mapping"]
 
 
 class _Flatten(argparse.Action):
@@ -48,6 +48,15 @@ def list_of(item: Callable[[str], Any], choices: Iterable[Any] | None = None,
 
     parse.__name__ = label
     return {"nargs": "+", "type": parse, "action": _Flatten}
+
+
+def int_mapping(text: str) -> dict[str, int]:
+    """``k=v,k=v`` with integer values (architecture widths)."""
+    try:
+        return {k: int(v) for k, v in (kv.split("=") for kv in text.split(",") if kv)}
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad --width-config {text!r} (k=v,k=v with "
+                                         "integer values)") from exc
 
 
 def positive_fraction(text: str) -> Fraction:

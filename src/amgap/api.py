@@ -47,7 +47,7 @@ __all__ = ["load_model", "encode", "decode", "open_decoder", "analyze", "evaluat
            "register_codec", "list_codecs", "model_for_stream", "default_gop",
            "expand_inputs", "Analysis", "model_for_gops", "B_GOPS",
            "Table1Row", "InfoCell", "EncodeResult", "DecodeResult", "LoadedModel",
-           "Architecture", "VideoDecoder"]
+           "Architecture", "VideoDecoder", "measured"]
 
 Video = str | os.PathLike | torch.Tensor | Iterable[torch.Tensor]  # or a VideoReader
 ModelSpec = LoadedModel | str
@@ -199,6 +199,47 @@ def open_decoder(data: bytes | str | os.PathLike, model: ModelSpec | None = None
         raise ModelError(f"the stream was encoded with architecture {rec_arch!r}, the model "
                          f"is {loaded.arch!r}")
     return VideoDecoder(header, records, loaded, force=force, max_pixels=max_pixels)
+
+
+def _open_reference(path: str, start: int, header):
+    """The reference video for ``decode --reference``, checked before any decoding: its
+    frames from ``start`` must cover the stream (same size, at least as many frames)."""
+    from .io import open_video
+
+    if start < 0:
+        raise UsageError("--start must be >= 0")
+    reader = open_video(path)
+    info, n = reader.info, header.num_frames
+    if (info.width, info.height) != (header.width, header.height):
+        raise UsageError(f"{path}: frames are {info.width}x{info.height}, the stream's are "
+                         f"{header.width}x{header.height}")
+    if info.num_frames is not None and info.num_frames - start < n:
+        raise UsageError(f"{path}: {max(0, info.num_frames - start)} frames from --start "
+                         f"{start}, fewer than the stream's {n}")
+    return reader
+
+
+def _measure_each(frames, reader, start: int, n: int):
+    """Decoded frames (display order), each measured against its reference frame as it
+    passes: neither video is held whole."""
+    ref = reader.frames(start, n)
+    for st, rec in frames:
+        orig = next(ref, None)
+        if orig is None:
+            raise UsageError(f"{reader.path}: fewer frames from --start {start} than the "
+                             f"stream's {n}")
+        st.measure(orig, rec)
+        yield st, rec
+
+
+
+def measured(frames: Iterable, reference: str, start: int, header: Header) -> Iterable:
+    """``frames`` (``(stats, RGB)`` in display order, as ``open_decoder(...).frames()``
+    yields them) with each one's stats measured against ``reference`` from ``start`` as
+    it passes. The reference is opened and checked now (same size, enough frames), before
+    any frame is decoded; neither video is held whole."""
+    reader = _open_reference(reference, start, header)
+    return _measure_each(frames, reader, start, header.num_frames)
 
 
 def decode(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
@@ -362,10 +403,14 @@ def evaluate(dataset: Sequence[str], model: str | None = None, *,
         first = load_model(name=model, checkpoint=checkpoint, arch=arch, quality=qualities[0])
         gops = [default_gop(first)]
     model = model_for_gops(model, gops, checkpoint=checkpoint, arch=arch, quality=qualities[0])
-    return run(list(dataset), model=model, checkpoint=checkpoint, arch=arch, gops=list(gops),
-               qualities=list(qualities), modes=list(modes), frames=frames, start=start,
-               out=str(out), engine=engine, address=address, workers=workers,
-               progress=progress, metric=metric)
+    try:
+        return run(list(dataset), model=model, checkpoint=checkpoint, arch=arch,
+                   gops=list(gops), qualities=list(qualities), modes=list(modes),
+                   frames=frames, start=start, out=str(out), engine=engine,
+                   address=address, workers=workers, progress=progress, metric=metric)
+    except ImportError as exc:
+        raise UsageError(f"--engine dask needs Dask: pip install 'amgap[cluster]' ({exc})") \
+            from exc
 
 
 def list_codecs() -> dict:

@@ -26,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
+from .bitstream.syntax import StreamKind
 from .codecs.base import FrameCodec, FrameType
 from .codecs.gop import GOP_IDS, CodingStep, default_structure, gop_plan, last_use
 from .entropy import (
@@ -46,7 +47,7 @@ __all__ = ["EncodeResult", "DecodeResult", "FrameStats", "encode_video", "decode
            "recon_checksum", "psnr", "summary", "default_gop", "check_frame_types",
            "VideoEncoder", "VideoDecoder", "CodedSegment"]
 
-KIND_IDS = {k: i for i, k in enumerate(INFO_KINDS)}
+KIND_IDS = {k: int(StreamKind[k.name]) for k in INFO_KINDS}  # header ids: bitstream.syntax
 
 
 def recon_checksum(x: torch.Tensor) -> bytes:

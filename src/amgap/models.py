@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .bitstream.syntax import ModelSource
 from .codecs.base import FrameCodec
 from .codecs.registry import Architecture, get_codec
 from .errors import ModelError
@@ -33,7 +34,7 @@ __all__ = ["LoadedModel", "weights_hash", "init_model", "load_checkpoint", "load
            "load_model", "resolve_model", "make_codec", "save_checkpoint", "load_base",
            "SOURCE_ZOO", "SOURCE_FILE", "SOURCE_INIT", "split_stream_name"]
 
-SOURCE_ZOO, SOURCE_FILE, SOURCE_INIT = 0, 1, 2
+SOURCE_ZOO, SOURCE_FILE, SOURCE_INIT = ModelSource.ZOO, ModelSource.CHECKPOINT, ModelSource.INIT
 _XZ_MAGIC = b"\xfd7zXZ\x00"
 # entropy-model buffers whose size depends on update(), not on the architecture
 _DYNAMIC = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .._fs import atomic_write
 from ..errors import BitstreamError
+from .syntax import FRAME_FIELDS, HEADER_FIELDS, HEADER_STRUCT, STREAM_FIELDS, FrameType, StreamKind
 
 __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "pack_header",
            "pack_frame", "parse",
@@ -31,8 +32,10 @@ LIMITS = {
     "header_bytes": 4096,
 }
 
-_HEADER = struct.Struct(">HHIIIBHBB16sBBB")  # fixed part of the header body
-_STREAM_KINDS = 4
+_HEADER = HEADER_STRUCT  # fixed part of the header body (syntax.HEADER_FIELDS)
+_FRAME = ">" + "".join(f.code for f in FRAME_FIELDS)
+_KIND_PLEN = ">" + "".join(f.code for f in STREAM_FIELDS[:2])
+_DLEN = ">" + STREAM_FIELDS[2].code
 
 
 @dataclass
@@ -44,7 +47,7 @@ class Header:
     fps_den: int
     gop_structure: int
     gop_size: int
-    model_source: int  # 0 zoo, 1 checkpoint file, 2 seeded random init
+    model_source: int  # syntax.ModelSource
     quality: int
     weights_hash: bytes  # 16 bytes
     model_name: str
@@ -55,7 +58,7 @@ class Header:
 
 @dataclass
 class StreamRecord:
-    kind: int  # 0 motion-side, 1 motion-main, 2 residual-side, 3 residual-main
+    kind: int  # syntax.StreamKind
     data: bytes
     params: bytes = b""
 
@@ -78,20 +81,19 @@ def pack_header(h: Header) -> bytes:
     name = h.model_name.encode("utf-8")
     if len(name) > 255 or len(h.weights_hash) != 16:
         raise ValueError("model name too long or bad weights hash")
-    body = _HEADER.pack(h.width, h.height, h.num_frames, h.fps_num, h.fps_den, h.gop_structure,
-                        h.gop_size, h.model_source, h.quality, h.weights_hash, h.precision,
-                        h.bypass_precision, h.reparam_mode) + bytes([len(name)]) + name
+    body = _HEADER.pack(*(getattr(h, f.name) for f in HEADER_FIELDS)) \
+        + bytes([len(name)]) + name
     head = MAGIC + bytes([VERSION]) + struct.pack(">I", len(body)) + body
     return head + struct.pack(">I", zlib.crc32(head))
 
 
 def pack_frame(f: FrameRecord) -> bytes:
-    parts = [struct.pack(">BI8sB", f.frame_type, f.display_index, f.recon_checksum,
+    parts = [struct.pack(_FRAME, f.frame_type, f.display_index, f.recon_checksum,
                          len(f.streams))]
     for s in f.streams:
-        parts.append(struct.pack(">BI", s.kind, len(s.params)))
+        parts.append(struct.pack(_KIND_PLEN, s.kind, len(s.params)))
         parts.append(s.params)
-        parts.append(struct.pack(">I", len(s.data)))
+        parts.append(struct.pack(_DLEN, len(s.data)))
         parts.append(s.data)
     body = b"".join(parts)
     return struct.pack(">I", len(body)) + body + struct.pack(">I", zlib.crc32(body))
@@ -141,8 +143,8 @@ def _parse_header(cur: _Cursor) -> Header:
         name = name_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BitstreamError("header: model name is not UTF-8") from exc
-    h = Header(*fields[:10], model_name=name, precision=fields[10],
-               bypass_precision=fields[11], reparam_mode=fields[12])
+    h = Header(**{f.name: v for f, v in zip(HEADER_FIELDS, fields, strict=True)},
+               model_name=name)
     lim = LIMITS
     if not (0 < h.width <= lim["dimension"] and 0 < h.height <= lim["dimension"]):
         raise BitstreamError(f"header: bad frame size {h.width}x{h.height}")
@@ -168,18 +170,18 @@ def _parse_frame(cur: _Cursor, index: int) -> FrameRecord:
     if zlib.crc32(body) != crc:
         raise BitstreamError(f"{where}: CRC mismatch (corrupt data)")
     bc = _Cursor(body, where)
-    ftype, display, checksum, n_streams = bc.unpack(">BI8sB")
-    if ftype > 2:
+    ftype, display, checksum, n_streams = bc.unpack(_FRAME)
+    if ftype >= len(FrameType):
         raise BitstreamError(f"{where}: bad frame type {ftype}")
     if n_streams > LIMITS["streams"]:
         raise BitstreamError(f"{where}: bad stream count {n_streams}")
     streams = []
     for _ in range(n_streams):
-        kind, plen = bc.unpack(">BI")
-        if kind >= _STREAM_KINDS:
+        kind, plen = bc.unpack(_KIND_PLEN)
+        if kind >= len(StreamKind):
             raise BitstreamError(f"{where}: bad stream kind {kind}")
         params = bc.take(plen)
-        (dlen,) = bc.unpack(">I")
+        (dlen,) = bc.unpack(_DLEN)
         streams.append(StreamRecord(kind, bc.take(dlen), params))
     if bc.pos != len(body):
         raise BitstreamError(f"{where}: {len(body) - bc.pos} unexpected trailing bytes")

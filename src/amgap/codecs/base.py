@@ -8,21 +8,15 @@ without any change to codec code.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Protocol
 
 import numpy as np
 import torch
 
+from ..bitstream.syntax import FrameType
 from ..entropy import InfoKind, InfoStream, TableSet
 
 __all__ = ["FrameType", "SymbolReader", "FrameCodec", "EncodedFrame"]
-
-
-class FrameType(IntEnum):
-    I = 0  # noqa: E741 - the field's name for intra frames
-    P = 1
-    B = 2
 
 
 class SymbolReader(Protocol):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..bitstream.syntax import GopId
 from .base import FrameType
 
 __all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use",
-           "needs_b_frames", "default_structure"]
+           "default_structure", "GOP_IDS"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class CodingStep:
 
 
 GOP_STRUCTURES: dict[str, Callable[[int, int], list[CodingStep]]] = {}
-GOP_IDS = {"ssf": 0, "lhbdc": 1, "aivc": 2, "intra": 3}
+GOP_IDS = {g.label: int(g) for g in GopId}  # header ids: bitstream.syntax
 
 
 def register_gop(name: str):
@@ -101,10 +102,6 @@ def default_structure(frame_types) -> str:
     if FrameType.P in types:
         return "ssf"
     return "lhbdc" if FrameType.B in types else "intra"
-
-
-def needs_b_frames(structure: str) -> bool:
-    return structure in ("lhbdc", "aivc")
 
 
 def gop_plan(structure: str, num_frames: int, gop_size: int = 16) -> list[CodingStep]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..bitstream.syntax import ReparamMode
 from ..errors import BitstreamError
 from . import plan as _plan
 from .state import (
@@ -46,7 +47,7 @@ from .vfit import TableAttrs
 __all__ = ["MODES", "TableParams", "Reparameterizer", "StreamReparam", "table_order",
            "family_name"]
 
-MODES = {"off": 0, "paper": 1, "optimal": 2}
+MODES = {m.label: int(m) for m in ReparamMode}  # header ids: bitstream.syntax
 
 
 class Reparameterizer:

@@ -24,10 +24,6 @@ class InfoKind(StrEnum):
     def level(self) -> str:
         return self.value.split("-")[1]
 
-    @property
-    def info(self) -> str:
-        return self.value.split("-")[0]
-
 
 INFO_KINDS = list(InfoKind)
 

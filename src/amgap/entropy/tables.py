@@ -104,6 +104,3 @@ class TableSet:
         """Symbols coded without escape by table ``t``."""
         return np.arange(int(self.cdf_lengths[t]) - 2) + int(self.offsets[t])
 
-    def fingerprint(self) -> bytes:
-        """Bytes that identify the tables exactly (for hashing/model identity)."""
-        return self.cdfs.tobytes() + self.cdf_lengths.tobytes() + self.offsets.tobytes()

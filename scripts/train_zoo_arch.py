@@ -1,0 +1,60 @@
+"""Recipe for the shipped AIVC and LHBDC instances (``amgap-aivc``, ``amgap-lhbdc``).
+
+    python scripts/train_zoo_arch.py aivc  --out runs/aivc  [--steps-top 5000 --steps-ft 2000]
+    python scripts/train_zoo_arch.py lhbdc --out runs/lhbdc [--steps-top 3600 --steps-ft 1200]
+
+Trains the top rate (q4, from scratch) then fine-tunes each lower quality from the one
+above, exactly like ``scripts/train_zoo.py`` for ``amgap-ssf`` (recipe v2: linear warm-up
+then cosine decay from a 2e-4 peak, gradient clipping, the registry videos at three
+scales plus opencv-doc's photographs with synthetic motion). Each clip is one small GOP
+of the architecture's own structure (``net_blocks.gop_forward``): AIVC codes 3-frame
+clips as I, P (last), B (between); LHBDC as I, I, B. Frame spacing 1, 2 or 4 so that B
+frames see distant references. One thread per run: the two architectures train side by
+side on the two cores. Every run resumes where it stopped (rerun the same command).
+Export with ``scripts/export_zoo.py --arch-zoo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from amgap.train import TrainConfig, train
+from amgap.train.data import default_stills
+from amgap.train.loop import check_config
+
+LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}  # amgap-ssf's, so rows compare
+# (batch, crop): LHBDC costs ~3x AIVC per clip (SpyNet twice, two I frames per clip),
+# so it trains on half the batch to get a comparable number of steps.
+BATCH = {"aivc": (4, 128), "lhbdc": (2, 128)}
+
+
+def config(arch: str, q: int, out: Path, steps: int, init: str | None) -> TrainConfig:
+    batch, crop = BATCH[arch]
+    top = init is None
+    return TrainConfig(
+        out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
+        init=init, steps=steps, batch=batch, crop=crop, frames=3, lr=2e-4 if top else 1e-4,
+        schedule="cosine", warmup=min(500, steps // 10), lr_min=0.02, threads=1,
+        scales=(1.0, 0.5, 0.25), stills=default_stills(), still_share=0.3,
+        strides=(1, 2, 4), log_every=50, ckpt_every=100)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("arch", choices=sorted(BATCH))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps-top", type=int, default=5000)
+    ap.add_argument("--steps-ft", type=int, default=2000)
+    ap.add_argument("--qualities", default="4,1", help="top first, then each fine-tuned "
+                    "from the previous one")
+    args = ap.parse_args()
+    out = Path(args.out)
+    prev: str | None = None
+    for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
+        steps = args.steps_top if i == 0 else args.steps_ft
+        prev = str(train(check_config(config(args.arch, q, out, steps, prev))))
+
+
+if __name__ == "__main__":
+    main()
