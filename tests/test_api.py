@@ -44,3 +44,12 @@ def test_analysis_json_and_rows(tmp_path):
     row = next(r for r in a.rows if r.frame_type == "I" and r.scope == "carphone")
     assert row.info["motion-main"].ratio is None  # an I frame has no motion
     assert 0 < row.info["residual-main"].ratio <= 100
+    # the honest-gap figures travel in the typed rows too, the same numbers as report.json
+    video = next(r for r in a.rows if r.frame_type == "Video" and r.scope == "carphone")
+    rep = a.report["videos"]["carphone"]["q1"]["frame_types"]["Video"]
+    cell = video.info["residual-main"]
+    assert cell.bias == rep["info"]["residual-main"]["bias"] and cell.bias > 0
+    assert abs(cell.mismatch_gap - (cell.gap - cell.bias)) < 1e-9
+    assert cell.gap_se is not None and cell.gap_se >= 0
+    assert video.total.gap == video.gap and video.total.bias == rep["bias"]
+    assert video.total.closure is None  # reparam off: nothing saved, no closure

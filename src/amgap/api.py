@@ -256,11 +256,26 @@ def decode(data: bytes | str | os.PathLike, model: ModelSpec | None = None, *,
 
 @dataclass(frozen=True)
 class InfoCell:
-    """Ratio, Gap and Saving (%) of one information type; ``None`` where it has no bits."""
+    """One information type of a Table I row (percent; ``None`` where it has no bits):
+    ratio, the paper's gap, its standard error over frames, the small-sample bias of the
+    histogram limit, the mismatch gap (gap - bias), the saving of the reparameterization
+    mode, and the closures saving/gap (paper-comparable) and saving/mismatch gap."""
 
     ratio: float | None
     gap: float | None
     saving: float | None = None
+    gap_se: float | None = None
+    bias: float | None = None
+    mismatch_gap: float | None = None
+    closure: float | None = None
+    closure_mismatch: float | None = None
+
+    @classmethod
+    def from_report(cls, v: dict) -> InfoCell:
+        if v["bits"] <= 0:
+            return cls(None, None)
+        return cls(v["ratio"], v["gap"], v.get("saving"), v.get("gap_se"), v.get("bias"),
+                   v.get("mismatch_gap"), v.get("closure"), v.get("closure_mismatch"))
 
 
 @dataclass(frozen=True)
@@ -273,20 +288,20 @@ class Table1Row:
     info: dict[str, InfoCell]
     gap: float
     saving: float | None = None
+    total: InfoCell | None = None  # every figure of the whole row (bias, se, closures)
 
     def to_json(self) -> dict:
         return {"scope": self.scope, "method": self.method, "frame_type": self.frame_type,
                 "info": {k: vars(v) for k, v in self.info.items()}, "gap": self.gap,
-                "saving": self.saving}
+                "saving": self.saving, "total": vars(self.total) if self.total else None}
 
 
 def _rows(scope: str, method: str, ftypes: dict) -> list[Table1Row]:
     rows = []
     for t, ft in ftypes.items():
-        cells = {k: InfoCell(v["ratio"], v["gap"], v.get("saving"))
-                 if v["bits"] > 0 else InfoCell(None, None, None)
-                 for k, v in ft["info"].items()}
-        rows.append(Table1Row(scope, method, t, cells, ft["gap"], ft.get("saving")))
+        cells = {k: InfoCell.from_report(v) for k, v in ft["info"].items()}
+        rows.append(Table1Row(scope, method, t, cells, ft["gap"], ft.get("saving"),
+                              InfoCell.from_report({"ratio": 100.0, **ft})))
     return rows
 
 

@@ -47,6 +47,12 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bitdepth", type=int, help="raw YUV bit depth")
 
 
+def _add_json_quiet(p: argparse.ArgumentParser, json_help: str = "print a JSON report on "
+                    "stdout") -> None:
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _encode(sub) -> None:
     p = sub.add_parser("encode", help="encode a video into an .amg bitstream")
     _add_input_args(p)
@@ -57,8 +63,8 @@ def _encode(sub) -> None:
     p.add_argument("--gop-size", type=int, default=16)
     p.add_argument("--reparam", choices=MODES, default="optimal",
                    help="per-frame table replacement (decoded frames are identical)")
-    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json_quiet(p)
+
 
 def _decode(sub) -> None:
     p = sub.add_parser("decode", help="decode an .amg bitstream to Y4M or a PNG folder")
@@ -74,8 +80,8 @@ def _decode(sub) -> None:
                    help="decode even on model mismatch; report every mismatching frame")
     p.add_argument("--max-pixels", type=int, default=1 << 22,
                    help="refuse frames larger than this (memory bound; default 4194304)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    _add_json_quiet(p)
+
 
 def _analyze(sub) -> None:
     p = sub.add_parser("analyze", help="amortization gap: Table I, report.json, figures")
@@ -91,8 +97,8 @@ def _analyze(sub) -> None:
     p.add_argument("--gops", type=int, default=1, help="consecutive GOPs per input")
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--json", action="store_true", help="print report.json on stdout")
-    p.add_argument("--quiet", action="store_true")
+    _add_json_quiet(p, "print report.json on stdout")
+
 
 def _evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="RD, BD-rate, gap and saving over a dataset")
@@ -114,21 +120,24 @@ def _evaluate(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="local processes / local Dask workers")
     p.add_argument("--metric", choices=["psnr", "ms-ssim"], default="psnr",
                    help="quality axis of the RD plots and BD-rates (MS-SSIM in dB)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    _add_json_quiet(p)
+
 
 def _info(sub) -> None:
     p = sub.add_parser("info", help="show an .amg header and per-frame sizes")
     p.add_argument("input")
     p.add_argument("--json", action="store_true")
 
+
 def _zoo(sub) -> None:
     p = sub.add_parser("zoo", help="list shipped models and their model cards")
     p.add_argument("--json", action="store_true")
 
+
 def _archs(sub) -> None:
     p = sub.add_parser("archs", help="list registered architectures (plug-ins included)")
     p.add_argument("--json", action="store_true")
+
 
 def _train(sub) -> None:
     p = sub.add_parser("train", help="train a codec (rate-distortion, CompressAI conventions)")
