@@ -3,9 +3,11 @@
     python scripts/export_zoo.py runs/zoo --name amgap-ssf [--qualities 1,2,3,4]
     python scripts/export_zoo.py runs/zoo_b --name amgap-bflow --base amgap-ssf
     python scripts/export_zoo.py --remeasure --name amgap-ssf   # cards of shipped weights
+    python scripts/export_zoo.py runs/aivc --name amgap-aivc --qualities 1,4
+    python scripts/export_zoo.py runs/lhbdc --name amgap-lhbdc --qualities 1,4
 
 For each ``RUN/qQ/final.pth``: store float weights as float16 (the zoo must stay
-under 30 MB), rebuild the entropy tables from the rounded weights (``update``), then
+under 60 MB), rebuild the entropy tables from the rounded weights (``update``), then
 measure on carphone (first 16 frames, GOP I+15P) the RD point, the calibration
 figure and escape rates with exactly the shipped weights, and write
 ``src/amgap/zoo/weights/NAME-qQ.{pth,json}`` plus the training log. Slim SSF runs
@@ -59,9 +61,14 @@ def lineage(path: Path) -> list[dict]:
     return out
 
 
+# GOP structures a card measures, the first one being the model's own (its calibration
+# and carphone_rd): B models over an I/P base measure both B GOPs
+ARCH_GOPS = {"aivc": ("aivc", "ssf"), "lhbdc": ("lhbdc",)}
+
+
 def measure(shipped, frames, base: str | None) -> dict:
     """Card fields measured with exactly the shipped weights on carphone."""
-    gops = ("lhbdc", "aivc") if base else ("ssf",)
+    gops = ("lhbdc", "aivc") if base else ARCH_GOPS.get(shipped.arch, ("ssf",))
     rds = {}
     for gop in gops:
         res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop=gop,

@@ -1,7 +1,7 @@
 """Recipe for the shipped AIVC and LHBDC instances (``amgap-aivc``, ``amgap-lhbdc``).
 
-    python scripts/train_zoo_arch.py aivc  --out runs/aivc  [--steps-top 5000 --steps-ft 2000]
-    python scripts/train_zoo_arch.py lhbdc --out runs/lhbdc [--steps-top 3600 --steps-ft 1200]
+    python scripts/train_zoo_arch.py aivc  --out runs/aivc   # 5000 steps q4, then q1
+    python scripts/train_zoo_arch.py lhbdc --out runs/lhbdc  # 2600 steps q4, then q1
 
 Trains the top rate (q4, from scratch) then fine-tunes each lower quality from the one
 above, exactly like ``scripts/train_zoo.py`` for ``amgap-ssf`` (recipe v2: linear warm-up
@@ -27,6 +27,9 @@ LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}  # amgap-ssf's, so rows c
 # (batch, crop): LHBDC costs ~3x AIVC per clip (SpyNet twice, two I frames per clip),
 # so it trains on half the batch to get a comparable number of steps.
 BATCH = {"aivc": (4, 128), "lhbdc": (2, 128)}
+# steps (top rate, each fine-tune) that fit one ~2-hour session with both runs side by
+# side on 2 cores: AIVC ~1.1 s/step, LHBDC ~1.5-2 s/step there (the shipped instances)
+STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 
 
 def config(arch: str, q: int, out: Path, steps: int, init: str | None) -> TrainConfig:
@@ -44,15 +47,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("arch", choices=sorted(BATCH))
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps-top", type=int, default=5000)
-    ap.add_argument("--steps-ft", type=int, default=2000)
+    ap.add_argument("--steps-top", type=int, help="default: STEPS[arch][0]")
+    ap.add_argument("--steps-ft", type=int, help="default: STEPS[arch][1]")
     ap.add_argument("--qualities", default="4,1", help="top first, then each fine-tuned "
                     "from the previous one")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = None
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
-        steps = args.steps_top if i == 0 else args.steps_ft
+        top, ft = STEPS[args.arch]
+        steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)
         prev = str(train(check_config(config(args.arch, q, out, steps, prev))))
 
 

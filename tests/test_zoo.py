@@ -19,24 +19,24 @@ def _families():
     return fams
 
 
-def test_zoo_lists_four_qualities_per_model(capsys):
+def test_zoo_lists_its_qualities_within_the_size_budget(capsys):
     assert main(["zoo", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     fams = {}
     for e in listing["models"]:
         fams.setdefault(e["name"], set()).add(e["quality"])
     assert "amgap-ssf" in fams and listing["default"] == "amgap-ssf"
-    for name, qs in fams.items():
-        assert qs >= {1, 2, 3, 4}, name
+    for name, qs in fams.items():  # SSF and its B model: four rates; AIVC/LHBDC: >= 2
+        assert qs >= ({1, 2, 3, 4} if name in ("amgap-ssf", "amgap-bflow") else {1, 4}), name
     total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.xz"))
-    assert total <= 30 * 1024 * 1024
+    assert total <= 60 * 1024 * 1024  # the zoo's size budget
 
 
 @pytest.mark.parametrize("entry", zoo_entries(), ids=lambda e: f"{e['name']}-q{e['quality']}")
 def test_every_entry_loads_and_roundtrips(entry, carphone_frames):
     loaded = load_zoo(entry["name"], entry["quality"])
     assert loaded.weights_hash.hex() == entry["weights_hash"]
-    gop = "aivc" if loaded.base is not None else "ssf"
+    gop = "aivc" if loaded.base is not None else entry["carphone_rd"]["gop"].split("/")[0]
     frames = [f[:, :64, :64] for f in carphone_frames[:3]]
     res = encode_video(frames, loaded, fps=30, num_frames=3, gop=gop, keep_recon=True)
     h, recs = parse(res.to_bytes())

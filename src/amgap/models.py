@@ -27,6 +27,7 @@ from torch import nn
 from .bitstream.syntax import ModelSource
 from .codecs.base import FrameCodec
 from .codecs.registry import Architecture, get_codec
+from .entropy.compressai_internals import CDF_BUFFER, has_tables, is_dynamic_buffer
 from .errors import ModelError
 from .zoo import default_model_name, zoo_card, zoo_names, zoo_weights
 
@@ -37,7 +38,6 @@ __all__ = ["LoadedModel", "weights_hash", "init_model", "load_checkpoint", "load
 SOURCE_ZOO, SOURCE_FILE, SOURCE_INIT = ModelSource.ZOO, ModelSource.CHECKPOINT, ModelSource.INIT
 _XZ_MAGIC = b"\xfd7zXZ\x00"
 # entropy-model buffers whose size depends on update(), not on the architecture
-_DYNAMIC = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 
 
 @dataclass
@@ -171,15 +171,11 @@ def _unpack(ckpt, path: Path) -> _Unpacked:
     return out
 
 
-def _is_dynamic(key: str) -> bool:
-    return key.rsplit(".", 1)[-1] in _DYNAMIC
-
-
 def _first_mismatch(model: nn.Module, sd: Mapping) -> str | None:
     """One line naming the first key whose presence or shape differs."""
     expected = model.state_dict()
     for k, v in expected.items():
-        if _is_dynamic(k):
+        if is_dynamic_buffer(k):
             continue
         if k not in sd:
             return f"missing key {k} (shape {list(v.shape)})"
@@ -192,13 +188,13 @@ def _first_mismatch(model: nn.Module, sd: Mapping) -> str | None:
 
 def _load_weights(model: nn.Module, sd: dict) -> None:
     """Load, rebuilding the entropy tables with ``update()`` when the file lacks them."""
-    cdf_keys = [k for k in model.state_dict() if k.endswith("._quantized_cdf")]
+    cdf_keys = [k for k in model.state_dict() if k.endswith("." + CDF_BUFFER)]
     if all(k in sd for k in cdf_keys):
         model.load_state_dict(sd)  # CompressAI's: resizes the table buffers
-        if any(m._offset.numel() == 0 for m in model.modules() if hasattr(m, "_offset")):
+        if any(not has_tables(m) for m in model.modules() if hasattr(m, "_offset")):
             model.update(force=True)
         return
-    kept = {k: v for k, v in sd.items() if not _is_dynamic(k)}
+    kept = {k: v for k, v in sd.items() if not is_dynamic_buffer(k)}
     nn.Module.load_state_dict(model, kept, strict=False)
     model.update(force=True)
 

@@ -36,6 +36,7 @@ from compressai.models.base import CompressionModel
 from compressai.models.utils import conv, deconv
 from torch import nn
 
+from ..entropy.compressai_internals import is_dynamic_buffer
 from .base import FrameType
 from .net_blocks import (
     LatentSymbols,
@@ -292,7 +293,6 @@ class KeyMismatch(ValueError):
 
 
 # entropy-coder buffers that update() rebuilds (their size is not the architecture's)
-_DYNAMIC = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 _LEGACY_EB = (("._matrices.", ".matrices."), ("._biases.", ".biases."),
               ("._factors.", ".factors."))
 
@@ -326,7 +326,7 @@ def lhbdc_key_map(src: dict[str, torch.Tensor], target: LHBDCNet,
     for prefix, sd in sources:
         for key, value in sd.items():
             new = prefix + _modern_eb_key(key.removeprefix("module."))
-            if new.rsplit(".", 1)[-1] in _DYNAMIC:
+            if is_dynamic_buffer(new):
                 continue
             if new not in out:
                 raise KeyMismatch(f"no amgap counterpart for released key: {key}")

@@ -19,9 +19,9 @@ Families:
 from __future__ import annotations
 
 import numpy as np
-from compressai._CXX import pmf_to_quantized_cdf
 from scipy.special import gammainc, gammaln, ndtr
 
+from .compressai_internals import pmf_to_quantized_cdf
 from .tables import PRECISION
 
 __all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf", "gg_pmf",

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
+from .compressai_internals import quantized_tables
+
 __all__ = ["TableSet", "PRECISION", "BYPASS_PRECISION"]
 
 PRECISION = 16  # compressai.ans probability precision
@@ -57,18 +59,12 @@ class TableSet:
 
     @classmethod
     def _from_module(cls, m, family: str) -> TableSet:
-        if m._quantized_cdf.numel() == 0:
-            raise ValueError("entropy model has no tables: call update() first")
+        cdfs, cdf_lengths, offsets = quantized_tables(m)
         scales = None
         if family == "indexed":
             scales = m.scale_table.detach().cpu().numpy().astype(np.float64)
-        return cls(
-            cdfs=m._quantized_cdf.detach().cpu().numpy().astype(np.int32),
-            cdf_lengths=m._cdf_length.detach().cpu().reshape(-1).numpy().astype(np.int32),
-            offsets=m._offset.detach().cpu().reshape(-1).numpy().astype(np.int32),
-            family=family,
-            scales=scales,
-        )
+        return cls(cdfs=cdfs, cdf_lengths=cdf_lengths, offsets=offsets, family=family,
+                   scales=scales)
 
     def with_rows(self, cdfs: list[np.ndarray], offsets: list[int]) -> TableSet:
         """A copy with extra tables appended (row indices ``len(self) ...``)."""
