@@ -6,7 +6,8 @@
 
 For each clip (first ``--frames`` frames; GOP 16): RD points of every zoo model and
 quality (``amgap-ssf``: GOP ``ssf``; B models: ``lhbdc`` and ``aivc``, and ``ssf``
-unless their I/P model was already measured) against the anchors of
+unless their I/P model was already measured; ``amgap-aivc``: ``aivc`` and ``ssf``;
+``amgap-lhbdc``: ``lhbdc``) against the anchors of
 :mod:`amgap.analysis.reference`: x264 ``veryslow``/``tune=psnr`` over a CRF grid (``x264``:
 the preset's B frames; ``x264-ld``: no B frames, low delay like ``ssf``; ``x265``
 on request) and, for I frames, Pillow JPEG and WebP over a quality grid. The amgap
@@ -58,6 +59,15 @@ IMAGE_QUALITIES = [0, 2, 5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95]
 def _extends_base(arch: str | None) -> bool:
     """B-frame models extend an I/P base model (their I frames and `ssf` GOP are the base's)."""
     return arch is not None and get_codec(arch).base_default is not None
+
+
+def _own_gops(arch: str | None) -> list[str]:
+    """GOP structures of a self-contained model, its own first: AIVC-like (I/P/B) codecs
+    ``aivc`` then ``ssf``, LHBDC-like (I/B) ``lhbdc``, I/P codecs ``ssf``."""
+    types = {t.name for t in get_codec(arch).frame_types} if arch else {"I", "P"}
+    if "B" in types:
+        return ["aivc", "ssf"] if "P" in types else ["lhbdc"]
+    return ["ssf"] if "P" in types else ["intra"]
 
 
 @dataclass
@@ -126,7 +136,7 @@ def plan_tasks(clips: list[str], frames: int, models: list[str], qualities: list
                     continue
                 b_model = _extends_base(card.get("arch"))
                 base_measured = b_model and (card.get("config") or {}).get("base") in models
-                gops = ["lhbdc", "aivc"] if b_model else ["ssf"]
+                gops = ["lhbdc", "aivc"] if b_model else _own_gops(card.get("arch"))
                 if b_model and not base_measured:
                     gops.insert(0, "ssf")
                 elif base_measured and clip == clips[0]:

@@ -1,8 +1,9 @@
-"""Is the entropy model calibrated on this video? (METHOD.md §5)
+"""Is the entropy model calibrated on this video? (``docs/zoo.md``, model cards)
 
 A well-trained Gaussian-conditional model predicts scales that match the residuals:
 the mean of ``((y - mu) / sigma)^2`` over main latents is close to 1. An undertrained
-one is overconfident (METHOD.md measured 5.9) and inflates every gap figure, so model
+one is overconfident (figures of 5 or more were seen on early amgap models) and
+inflates every gap figure, so model
 cards report this figure and the rate of escape symbols.
 """
 

@@ -1,4 +1,4 @@
-"""Amortization gap of one information stream and its aggregation (METHOD.md §3).
+"""Amortization gap of one information stream and its aggregation (``docs/analysis.md``).
 
 Pure functions of :class:`~amgap.entropy.InfoStream`: no model code here.
 
