@@ -70,12 +70,6 @@ class FrameRecord:
     recon_checksum: bytes  # 8 bytes
     streams: list[StreamRecord] = field(default_factory=list)
 
-    def payload_bytes(self) -> int:
-        return sum(len(s.data) for s in self.streams)
-
-    def param_bytes(self) -> int:
-        return sum(len(s.params) for s in self.streams)
-
 
 def pack_header(h: Header) -> bytes:
     name = h.model_name.encode("utf-8")
