@@ -232,7 +232,6 @@ def _measure_each(frames, reader, start: int, n: int):
         yield st, rec
 
 
-
 def measured(frames: Iterable, reference: str, start: int, header: Header) -> Iterable:
     """``frames`` (``(stats, RGB)`` in display order, as ``open_decoder(...).frames()``
     yields them) with each one's stats measured against ``reference`` from ``start`` as

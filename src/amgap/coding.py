@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
-from .bitstream.syntax import StreamKind
+from .bitstream.syntax import GopId, ReparamMode, StreamKind
 from .codecs.base import FrameCodec, FrameType
 from .codecs.gop import GOP_IDS, CodingStep, default_structure, gop_plan, last_use
 from .entropy import (
@@ -460,11 +460,13 @@ class _StreamReader:
 
 
 def expected_plan(header: Header) -> list[CodingStep]:
-    names = {v: k for k, v in GOP_IDS.items()}
-    if header.gop_structure not in names:
-        raise BitstreamError(f"header: unknown GOP structure id {header.gop_structure}")
     try:
-        return gop_plan(names[header.gop_structure], header.num_frames, header.gop_size)
+        gop = GopId(header.gop_structure).label
+    except ValueError:
+        raise BitstreamError(f"header: unknown GOP structure id {header.gop_structure}") \
+            from None
+    try:
+        return gop_plan(gop, header.num_frames, header.gop_size)
     except ValueError as exc:
         raise BitstreamError(f"header: {exc}") from exc
 
@@ -485,10 +487,11 @@ def _check_decodable(header: Header, loaded: LoadedModel, force: bool,
             f"model mismatch: the stream was encoded with {header.model_name!r} "
             f"q{header.quality} (weights {header.weights_hash.hex()}), the decoder has "
             f"{loaded.name!r} q{loaded.quality} (weights {loaded.weights_hash.hex()})")
-    modes = {v: k for k, v in MODES.items()}
-    if header.reparam_mode not in modes:
-        raise BitstreamError(f"header: unknown reparameterization mode {header.reparam_mode}")
-    return modes[header.reparam_mode]
+    try:
+        return ReparamMode(header.reparam_mode).label
+    except ValueError:
+        raise BitstreamError(f"header: unknown reparameterization mode {header.reparam_mode}") \
+            from None
 
 
 class VideoDecoder:

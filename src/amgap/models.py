@@ -37,7 +37,6 @@ __all__ = ["LoadedModel", "weights_hash", "init_model", "load_checkpoint", "load
 
 SOURCE_ZOO, SOURCE_FILE, SOURCE_INIT = ModelSource.ZOO, ModelSource.CHECKPOINT, ModelSource.INIT
 _XZ_MAGIC = b"\xfd7zXZ\x00"
-# entropy-model buffers whose size depends on update(), not on the architecture
 
 
 @dataclass

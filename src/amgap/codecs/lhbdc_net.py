@@ -292,7 +292,7 @@ class KeyMismatch(ValueError):
     """A released state dict that this module cannot represent (names the first key)."""
 
 
-# entropy-coder buffers that update() rebuilds (their size is not the architecture's)
+# EntropyBottleneck parameter names of older CompressAI versions -> today's
 _LEGACY_EB = (("._matrices.", ".matrices."), ("._biases.", ".biases."),
               ("._factors.", ".factors."))
 

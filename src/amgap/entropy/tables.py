@@ -99,4 +99,3 @@ class TableSet:
     def support(self, t: int) -> np.ndarray:
         """Symbols coded without escape by table ``t``."""
         return np.arange(int(self.cdf_lengths[t]) - 2) + int(self.offsets[t])
-
