@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from train_zoo import LAMBDAS, recipe  # the amgap-ssf recipe (v2) and lambdas, shared
+
 from amgap.train import TrainConfig, train
-from amgap.train.data import default_stills
 from amgap.train.loop import check_config
 
-LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}  # amgap-ssf's, so rows compare
 # (batch, crop): LHBDC costs ~3x AIVC per clip (SpyNet twice, two I frames per clip),
 # so it trains on half the batch to get a comparable number of steps.
 BATCH = {"aivc": (4, 128), "lhbdc": (2, 128)}
@@ -35,12 +35,11 @@ STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 def config(arch: str, q: int, out: Path, steps: int, init: str | None) -> TrainConfig:
     batch, crop = BATCH[arch]
     top = init is None
+    # recipe v2 as for amgap-ssf; one thread per run (two runs share the two cores)
     return TrainConfig(
         out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
-        init=init, steps=steps, batch=batch, crop=crop, frames=3, lr=2e-4 if top else 1e-4,
-        schedule="cosine", warmup=min(500, steps // 10), lr_min=0.02, threads=1,
-        scales=(1.0, 0.5, 0.25), stills=default_stills(), still_share=0.3,
-        strides=(1, 2, 4), log_every=50, ckpt_every=100)
+        init=init, batch=batch, crop=crop, strides=(1, 2, 4),
+        **{**recipe("v2", 2e-4, steps, fine_tune=not top), "threads": 1, "ckpt_every": 100})
 
 
 def main() -> None:
