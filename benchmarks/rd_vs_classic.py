@@ -42,6 +42,7 @@ from amgap.analysis.reference import (
     x264_points,
 )
 from amgap.codecs import get_codec
+from amgap.codecs.gop import native_structures
 from amgap.coding import encode_video
 from amgap.errors import AmgapError, UsageError
 from amgap.evaluation.bdrate import BDRate, bd_rate
@@ -59,15 +60,6 @@ IMAGE_QUALITIES = [0, 2, 5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95]
 def _extends_base(arch: str | None) -> bool:
     """B-frame models extend an I/P base model (their I frames and `ssf` GOP are the base's)."""
     return arch is not None and get_codec(arch).base_default is not None
-
-
-def _own_gops(arch: str | None) -> list[str]:
-    """GOP structures of a self-contained model, its own first: AIVC-like (I/P/B) codecs
-    ``aivc`` then ``ssf``, LHBDC-like (I/B) ``lhbdc``, I/P codecs ``ssf``."""
-    types = {t.name for t in get_codec(arch).frame_types} if arch else {"I", "P"}
-    if "B" in types:
-        return ["aivc", "ssf"] if "P" in types else ["lhbdc"]
-    return ["ssf"] if "P" in types else ["intra"]
 
 
 @dataclass
@@ -136,7 +128,8 @@ def plan_tasks(clips: list[str], frames: int, models: list[str], qualities: list
                     continue
                 b_model = _extends_base(card.get("arch"))
                 base_measured = b_model and (card.get("config") or {}).get("base") in models
-                gops = ["lhbdc", "aivc"] if b_model else _own_gops(card.get("arch"))
+                gops = ["lhbdc", "aivc"] if b_model else \
+                    native_structures(get_codec(card["arch"]).frame_types)
                 if b_model and not base_measured:
                     gops.insert(0, "ssf")
                 elif base_measured and clip == clips[0]:

@@ -32,6 +32,8 @@ import torch
 from amgap import __version__
 from amgap.analysis.calibration import calibration
 from amgap.analysis.reference import read_planes, x264_points
+from amgap.codecs import get_codec
+from amgap.codecs.gop import native_structures
 from amgap.coding import encode_video
 from amgap.io import open_video, sample_path
 from amgap.models import load_checkpoint, load_zoo
@@ -61,14 +63,12 @@ def lineage(path: Path) -> list[dict]:
     return out
 
 
-# GOP structures a card measures, the first one being the model's own (its calibration
-# and carphone_rd): B models over an I/P base measure both B GOPs
-ARCH_GOPS = {"aivc": ("aivc", "ssf"), "lhbdc": ("lhbdc",)}
-
-
 def measure(shipped, frames, base: str | None) -> dict:
     """Card fields measured with exactly the shipped weights on carphone."""
-    gops = ("lhbdc", "aivc") if base else ARCH_GOPS.get(shipped.arch, ("ssf",))
+    # the first GOP is the model's own (calibration, carphone_rd); B models over an I/P
+    # base measure both B GOPs
+    gops = ("lhbdc", "aivc") if base else \
+        native_structures(get_codec(shipped.arch).frame_types)
     rds = {}
     for gop in gops:
         res = encode_video(frames, shipped, fps=30, num_frames=len(frames), gop=gop,

@@ -103,3 +103,14 @@ def test_b_gop_roundtrip_carphone(carphone_frames_17, gop):
 def test_b_gop_needs_b_model(carphone_frames, slim_init):
     with pytest.raises(ValueError, match="B-frame"):
         encode_video(carphone_frames[:3], slim_init, fps=30, num_frames=3, gop="aivc")
+
+
+def test_native_structures_follow_the_frame_types():
+    """The GOPs a self-contained codec is measured on (cards, rd_vs_classic), its own first."""
+    from amgap.codecs import get_codec
+    from amgap.codecs.gop import native_structures
+
+    assert native_structures(get_codec("aivc").frame_types) == ["aivc", "ssf"]
+    assert native_structures(get_codec("lhbdc").frame_types) == ["lhbdc"]
+    assert native_structures(get_codec("ssf-slim").frame_types) == ["ssf"]
+    assert native_structures(get_codec("bmshj2018-hyperprior").frame_types) == ["intra"]

@@ -14,7 +14,7 @@ from ..bitstream.syntax import GopId
 from .base import FrameType
 
 __all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use",
-           "default_structure", "GOP_IDS"]
+           "default_structure", "native_structures", "GOP_IDS"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,16 @@ def default_structure(frame_types) -> str:
     if FrameType.P in types:
         return "ssf"
     return "lhbdc" if FrameType.B in types else "intra"
+
+
+def native_structures(frame_types) -> list[str]:
+    """The GOP structures a self-contained codec is measured on, its own first: I/P/B
+    codecs (AIVC) ``aivc`` then ``ssf``, I/B codecs (LHBDC) ``lhbdc``, I/P ``ssf``, image
+    codecs ``intra`` (model cards, ``benchmarks/rd_vs_classic.py``)."""
+    types = set(frame_types)
+    if FrameType.B in types:
+        return ["aivc", "ssf"] if FrameType.P in types else ["lhbdc"]
+    return [default_structure(types)]
 
 
 def gop_plan(structure: str, num_frames: int, gop_size: int = 16) -> list[CodingStep]:
