@@ -2,6 +2,7 @@
 
     python scripts/train_zoo.py --out runs/v2 [--steps-top 40000 --steps-ft 8000]
         [--init-top src/amgap/zoo/weights/amgap-ssf-q4.pth.xz] [--qualities 4,3,2,1]
+        [--intra-steps 24000]
 
 Trains the highest rate (q4) — from scratch, or on from ``--init-top`` — then fine-tunes
 q3..q1 each from the next rate up; ``--polish-top`` fine-tunes q4 again from q3
@@ -42,6 +43,15 @@ def recipe(version: str, lr: float, steps: int, fine_tune: bool) -> dict:
                 log_every=50, ckpt_every=500)
 
 
+def intra_stage(out: Path, lr: float, steps: int, init: str | None) -> Path:
+    """Stage 0 (``RUN/q4i``): q4's I-frame codec alone, on single frames (1-frame clips
+    cost a third of a 3-frame step, so the weakest part of the model gets 3x the steps);
+    batch 8, half the crops from the photographs. q4 then starts from it."""
+    return train(TrainConfig(out=str(out / "q4i"), config=SLIM, lmbda=LAMBDAS[4], seed=400,
+                             init=init, **{**recipe("v2", lr, steps, False), "frames": 1,
+                                           "batch": 8, "still_share": 0.5, "threads": 1}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/v2")
@@ -51,10 +61,14 @@ def main() -> None:
     ap.add_argument("--qualities", default="4,3,2,1")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--init-top", help="checkpoint q4 starts from (default: scratch)")
+    ap.add_argument("--intra-steps", type=int, default=0,
+                    help="train q4's I-frame codec alone first (RUN/q4i), q4 starts from it")
     ap.add_argument("--polish-top", action="store_true",
                     help="after the others, fine-tune q4 again from q3 (shipped q4: RUN/q4p)")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.intra_steps:
+        args.init_top = str(intra_stage(out, args.lr, args.intra_steps, args.init_top))
     prev = None
     for q in [int(x) for x in args.qualities.split(",") if x]:
         top = q == 4

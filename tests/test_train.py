@@ -136,3 +136,14 @@ def test_still_clips_move_and_stay_in_bounds(tmp_path):
     assert len(clips) == 4 and clips[0].shape == (6, 3, 64, 64)
     moved = sum(not torch.equal(clips[0][b], clips[1][b]) for b in range(6))
     assert moved >= 4  # speeds are drawn in [-6, 6] px/frame: most clips move
+
+
+def test_intra_stage_trains_only_the_keyframe_codec(tmp_path, tiny_video):
+    """1-frame clips train the I-frame codec alone: motion and residual weights stay put."""
+    base = train(_cfg(tmp_path / "base", tiny_video, 1), progress=False)
+    cfg = _cfg(tmp_path / "intra", tiny_video, 2)
+    cfg.frames, cfg.init, cfg.lr = 1, str(base), 1e-3
+    a, b = _weights(base), _weights(train(cfg, progress=False))
+    moved = {k.split("_", 1)[0] for k in a if not torch.equal(a[k], b[k])
+             and not k.endswith(("quantiles", "_cdf", "_offset", "_cdf_length"))}
+    assert moved == {"img"}

@@ -151,7 +151,8 @@ def _train(sub) -> None:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--clip-frames", type=int, default=None,
-                   help="frames per training clip (default 2; 3 for B-frame architectures)")
+                   help="frames per training clip (default 2; 3 for B-frame architectures; "
+                   "1 trains the I-frame codec alone)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="fine-tune from this checkpoint (raw state dicts: as --arch)")

@@ -39,7 +39,7 @@ class TrainConfig:
     steps: int = 1000
     batch: int = 4
     crop: int = 128
-    frames: int | None = 2  # None: 3 for B-frame architectures, else 2
+    frames: int | None = 2  # None: 3 for B-frame architectures, else 2; 1: I frames only
     lr: float = 1e-4
     aux_lr: float = 1e-3
     seed: int = 0
@@ -351,8 +351,8 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     elif need is not None and cfg.frames != need:
         raise UsageError(f"{cfg.arch} trains on clips of 3 frames (ref0, B, ref1): use "
                          "--clip-frames 3 or leave it out")
-    elif cfg.frames < 2:
-        raise UsageError("--clip-frames must be >= 2 (an I frame and a P frame)")
+    elif cfg.frames < 1:  # 1: I frames only (the keyframe codec's own training stage)
+        raise UsageError("--clip-frames must be >= 1 (1 trains the I-frame codec alone)")
     widths = {k: v for k, v in cfg.config.items() if k != "base"}
     if not cfg.init:
         try:
