@@ -188,7 +188,8 @@ def _code_streams(streams: list[InfoStream], rs: list, st: FrameStats,
     """rANS-code a frame's streams with the tables reparameterization chose."""
     srecs = []
     for s, r in zip(streams, rs, strict=True):
-        data = rans_encode(s.symbols, r.table_index, r.tables)
+        data = r.data if r.data is not None else rans_encode(s.symbols, r.table_index,
+                                                             r.tables)
         srecs.append(StreamRecord(KIND_IDS[s.kind], data, r.payload))
         k = s.kind.value
         st.payload_bytes[k] = len(data)

@@ -50,6 +50,7 @@ class StreamReparam:
     replaced: int = 0
     reused: int = 0
     adapted: int = 0
+    data: bytes | None = None  # rANS bytes, when planning already coded the stream
 
 
 def family_name(main: bool, family: int) -> str:

@@ -55,12 +55,7 @@ class InfoStream:
         """(table, value, count) of every distinct (table, symbol) pair, sorted by table
         then value; computed once (analysis and reparameterization both need it)."""
         if self._hist is None:
-            pairs = np.stack([self.table_index.astype(np.int64), self.symbols.astype(np.int64)])
-            if pairs.shape[1]:
-                (ts, vs), cs = np.unique(pairs, axis=1, return_counts=True)
-            else:
-                ts = vs = cs = np.zeros(0, dtype=np.int64)
-            self._hist = (ts, vs, cs)
+            self._hist = _pair_counts(self.table_index, self.symbols)
         return self._hist
 
     def histograms_by_table(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -72,3 +67,22 @@ class InfoStream:
         return {int(t[0]): (v, c) for t, v, c in
                 zip(np.split(ts, bounds), np.split(vs, bounds), np.split(cs, bounds),
                     strict=True)}
+
+
+def _pair_counts(ts: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (table, value) pairs sorted by table then value, with their counts: one
+    integer key per symbol (table-major), counted by ``bincount`` when the key range is
+    small (the usual case), else by a 1-D ``unique``."""
+    if not ts.size:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z.copy(), z.copy()
+    v0 = int(vs.min())
+    span = int(vs.max()) - v0 + 1
+    key = ts.astype(np.int64) * span + (vs.astype(np.int64) - v0)
+    if (int(ts.max()) + 1) * span <= max(1 << 20, 4 * key.size):
+        counts = np.bincount(key)
+        keys = np.flatnonzero(counts)
+        cs = counts[keys]
+    else:
+        keys, cs = np.unique(key, return_counts=True)
+    return keys // span, keys % span + v0, cs.astype(np.int64)

@@ -76,9 +76,15 @@ class TableSet:
         out[: len(self), : self.cdfs.shape[1]] = self.cdfs
         for i, c in enumerate(cdfs):
             out[len(self) + i, : len(c)] = c
-        return TableSet(out, np.concatenate([self.cdf_lengths, np.asarray(lengths, np.int32)]),
-                        np.concatenate([self.offsets, np.asarray(offsets, np.int32)]),
-                        self.family, self.scales)
+        child = TableSet(out, np.concatenate([self.cdf_lengths,
+                                              np.asarray(lengths, np.int32)]),
+                         np.concatenate([self.offsets, np.asarray(offsets, np.int32)]),
+                         self.family, self.scales)
+        if "v" in self._lists:  # the coder's lists: the parent's rows are converted once
+            rows, lens, offs = self._lists["v"]
+            child._lists["v"] = (rows + [np.asarray(c).tolist() for c in cdfs],
+                                 lens + lengths, offs + [int(o) for o in offsets])
+        return child
 
     # -- views ----------------------------------------------------------------------------
     def __len__(self) -> int:

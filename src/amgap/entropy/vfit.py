@@ -12,23 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import gammainc, gammaln, ndtr
 
 from .coder import _bypass_bits
 from .families import (
     ESCAPE_MASS,
     NCODES,
     SIDE_SIGMA_MIN,
-    _gg_cdf,
     gg_shape,
     scale_multiplier,
     side_shift,
 )
 from .tables import PRECISION, TableSet
 
-__all__ = ["Pairs", "TableAttrs", "log2q", "fit", "exact_bits", "NPARAMS"]
+__all__ = ["Pairs", "TableAttrs", "log2q", "fit", "fit_groups", "exact_bits", "NPARAMS"]
 
 NPARAMS = {"gmm": 2, "gauss0": 1, "gg": 2, "shift": 2}  # K = 1 mixtures only
+SYMMETRIC = ("gauss0", "gg")  # pmf of |v| (scale tables): fitted on folded pairs
 _FLOOR = 2.0 ** -PRECISION
 
 
@@ -84,6 +84,18 @@ class Pairs:
     def __len__(self) -> int:
         return int(self.ts.size)
 
+    def folded(self, attrs: TableAttrs) -> Pairs:
+        """Pairs of ``(table, |value|)``: the symmetric families' pmfs (zero-mean, on the
+        symmetric supports of scale tables) depend on ``|v|`` only, so their fits and
+        scores see half the pairs for the same sums."""
+        if not len(self):
+            return self
+        av = np.abs(self.vs)
+        span = int(av.max()) + 1
+        keys, inv = np.unique(self.ts * span + av, return_inverse=True)
+        return Pairs.build(keys // span, keys % span, np.bincount(inv, weights=self.cs),
+                           attrs)
+
 
 def _side_params(attrs: TableAttrs, ts: np.ndarray, c0, c1):
     a = attrs.a[ts].astype(np.float64)
@@ -114,9 +126,23 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
         sig = s * scale_multiplier(codes[0])
         return (ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig),
                 2.0 * ndtr((half + 0.5) / sig) - 1.0)
-    beta, std = gg_shape(codes[0]), s * scale_multiplier(codes[1])
-    return (_gg_cdf(av + 0.5, std, beta) - _gg_cdf(av - 0.5, std, beta),
-            2.0 * _gg_cdf(half + 0.5, std, beta) - 1.0)
+    code = np.asarray(codes[0]).astype(np.int64)
+    cdf = _gg_fit_cdf(_GG_SHAPES[code], s * scale_multiplier(codes[1]) * _GG_ALPHA[code])
+    return cdf(av + 0.5) - cdf(av - 0.5), 2.0 * cdf(half + 0.5) - 1.0
+
+
+# the generalized Gaussian's shape and scale factor per code, once (not per pair): the
+# same float64 values families._gg_cdf computes, as fits need them for every candidate
+_GG_SHAPES = gg_shape(np.arange(NCODES))
+_GG_ALPHA = np.exp(0.5 * (gammaln(1.0 / _GG_SHAPES) - gammaln(3.0 / _GG_SHAPES)))
+
+
+def _gg_fit_cdf(beta: np.ndarray, alpha: np.ndarray):
+    inv = 1.0 / beta
+
+    def at(x: np.ndarray) -> np.ndarray:
+        return 0.5 + 0.5 * np.sign(x) * gammainc(inv, (np.abs(x) / alpha) ** beta)
+    return at
 
 
 def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
@@ -140,25 +166,23 @@ def log2q(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]) -> np.
     return np.log2(np.maximum(q, _FLOOR))
 
 
-def _scores(fam, attrs, p: Pairs, codes: list[np.ndarray], per_table: bool) -> np.ndarray:
-    """Log-likelihood [G, groups]: per table (segments of ``p``) or summed (one group)."""
-    ll = log2q(fam, attrs, p, codes) * p.cs
-    if not per_table:
-        return ll.sum(-1, keepdims=True)
-    starts = np.flatnonzero(np.r_[True, p.ts[1:] != p.ts[:-1]])
-    return np.add.reduceat(ll, starts, axis=-1)
+def _scores(fam, attrs, p: Pairs, codes: list[np.ndarray], starts: np.ndarray
+            ) -> np.ndarray:
+    """Log-likelihood [G, groups]: sums over the contiguous groups of ``p`` that begin at
+    ``starts``."""
+    return np.add.reduceat(log2q(fam, attrs, p, codes) * p.cs, starts, axis=-1)
 
 
-def _init(fam: str, attrs: TableAttrs, p: Pairs, tabs: np.ndarray) -> np.ndarray:
+def _init(fam: str, attrs: TableAttrs, p: Pairs, starts: np.ndarray) -> np.ndarray:
     """Starting codes per group: moments for mixtures, the middle otherwise."""
     if fam != "gmm":
-        return np.full((len(tabs), NPARAMS[fam]), NCODES // 2, dtype=np.int64)
+        return np.full((len(starts), NPARAMS[fam]), NCODES // 2, dtype=np.int64)
     w = np.where(p.inside, p.cs, 0.0)
-    starts = np.flatnonzero(np.r_[True, p.ts[1:] != p.ts[:-1]])
     n = np.maximum(np.add.reduceat(w, starts), 1e-9)
     v = p.vs.astype(np.float64)
     m = np.add.reduceat(w * v, starts) / n
     var = np.add.reduceat(w * v * v, starts) / n - m * m
+    tabs = p.ts[starts]
     a, width = attrs.a[tabs], attrs.n[tabs].astype(np.float64)
     cm = np.round((m - (a - 0.5)) / width * (NCODES - 1))
     sd = np.clip(np.sqrt(np.maximum(var - 1 / 12, 0.0025)), SIDE_SIGMA_MIN, 4 * width)
@@ -167,11 +191,14 @@ def _init(fam: str, attrs: TableAttrs, p: Pairs, tabs: np.ndarray) -> np.ndarray
     return np.clip(np.stack([cm, cs], 1), 0, NCODES - 1).astype(np.int64)
 
 
-def _grid(fam: str, npairs: int) -> np.ndarray:
+def _starts(gid: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+
+
+def _grid(fam: str) -> np.ndarray:
     """Coarse candidate codes [G, nc] tried for every group before the local search."""
-    if fam == "gauss0":
-        step = 1 if npairs <= 400 else 8
-        return np.arange(0, NCODES, step)[:, None]
+    if fam == "gauss0":  # one code: every 32nd, then the local search from the best
+        return np.arange(16, NCODES, 32)[:, None]
     if fam == "gmm":
         return np.zeros((0, 2), dtype=np.int64)
     g0, g1 = (np.arange(64, NCODES, 192), np.arange(32, NCODES, 128)) if fam == "gg" else \
@@ -182,33 +209,45 @@ def _grid(fam: str, npairs: int) -> np.ndarray:
 def fit(fam: str, attrs: TableAttrs, p: Pairs, per_table: bool = True
         ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood 10-bit codes: (groups' tables, codes [groups, nc]). Per table
-    (every table of ``p`` at once) or one set shared by all (``per_table=False``).
-    Deterministic: a coarse grid, then neighbours at shrinking steps."""
-    tabs = np.unique(p.ts) if per_table else np.zeros(1, dtype=np.int64)
-    gid = np.searchsorted(tabs, p.ts) if per_table else np.zeros(len(p), dtype=np.int64)
-    best = _init(fam, attrs, p, tabs) if per_table or fam != "gmm" else None
-    grid = _grid(fam, len(p))
+    (every table of ``p`` at once) or one set shared by all (``per_table=False``)."""
+    if fam in SYMMETRIC:
+        p = p.folded(attrs)
+    if per_table:
+        tabs = np.unique(p.ts)
+        return tabs, fit_groups(fam, attrs, p, np.searchsorted(tabs, p.ts))
+    return np.zeros(1, dtype=np.int64), fit_groups(fam, attrs, p, np.zeros(len(p), int))
+
+
+def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray) -> np.ndarray:
+    """Codes [groups, nc] of many independent fits at once: group ``gid`` of every pair
+    (0, 1, ... non-decreasing; e.g. one per table, per frame, or per (frame, table)).
+    Deterministic: a coarse grid, then neighbours at shrinking steps. One batch of numpy
+    calls serves every group, so small streams do not pay per-fit overheads."""
+    starts = _starts(gid)
+    ng = len(starts)
+    grid = _grid(fam)
     if len(grid):
         sc = _scores(fam, attrs, p, [grid[:, j, None] + 0.0 * p.cs for j in
-                                     range(grid.shape[1])], per_table)
+                                     range(grid.shape[1])], starts)
         best = grid[np.argmax(sc, 0)]
+    else:
+        best = _init(fam, attrs, p, starts)
     nc = best.shape[1]
-    cur = _scores(fam, attrs, p, [best[gid, j][None] for j in range(nc)], per_table)[0]
+    cur = _scores(fam, attrs, p, [best[gid, j][None] for j in range(nc)], starts)[0]
     offs = np.stack(np.meshgrid(*[[-1, 0, 1]] * nc, indexing="ij"), -1).reshape(-1, nc)
     offs = offs[np.any(offs != 0, 1)]
-    steps = () if fam == "gauss0" and len(grid) == NCODES else (4, 2, 1) \
-        if fam == "gauss0" else (64, 32, 16, 8, 4, 2, 1)
+    steps = (16, 8, 4, 2, 1) if fam == "gauss0" else (64, 32, 16, 8, 4, 2, 1)
     for step in steps:
         for _ in range(3 if fam == "gmm" else 2):
             cand = np.clip(best[None] + step * offs[:, None], 0, NCODES - 1)  # [D, G, nc]
-            sc = _scores(fam, attrs, p, [cand[:, gid, j] for j in range(nc)], per_table)
+            sc = _scores(fam, attrs, p, [cand[:, gid, j] for j in range(nc)], starts)
             i = np.argmax(sc, 0)
-            better = sc[i, np.arange(len(tabs))] > cur + 1e-9
+            better = sc[i, np.arange(ng)] > cur + 1e-9
             if not better.any():
                 break
             best[better] = cand[i[better], np.flatnonzero(better)]
             cur[better] = sc[i[better], np.flatnonzero(better)]
-    return tabs, best
+    return best
 
 
 def exact_bits(tables: TableSet, rows: np.ndarray, p: Pairs, with_bypass: bool = True
