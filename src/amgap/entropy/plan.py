@@ -97,19 +97,25 @@ def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
 
 def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
     """Choose and apply the plan of one key; updates ``rp``'s state for the key."""
+    if rp.mode == "off":  # the learned tables: only the ideal bits to report
+        return [_learned(s) for s in streams]
     st0 = rp.state.get(key) if keep_state else None
     st0 = st0 or rp_mod.KeyState()
     kd = _key_data(streams, inters, st0)
-    plans = [[None] * len(streams)]
-    if rp.mode != "off":
-        plans.append(paper_plans(rp, kd, streams, st0))
-        if rp.mode == "optimal":
-            plans += [dp_plans(kd, fam_id, fam, st0) for fam_id, fam in _PER_TABLE[kd.main]]
-            plans.append(wide_plans(kd))
+    plans = [[None] * len(streams), paper_plans(rp, kd, streams, st0)]
+    if rp.mode == "optimal":
+        plans += [dp_plans(kd, fam_id, fam, st0) for fam_id, fam in _PER_TABLE[kd.main]]
+        plans.append(wide_plans(kd))
     costed = [evaluate(rp, kd, streams, p, st0) for p in plans]
     best = _smallest(costed, streams)
     rp.state[key] = best.final
     return best.results
+
+
+def _learned(s) -> rp_mod.StreamReparam:
+    p = rp_mod.stream_pairs(s)
+    bits = float(exact_bits(s.tables, p.ts, p).sum())
+    return rp_mod.StreamReparam(b"", s.tables, s.table_index, bits, bits, 0)
 
 
 def _smallest(costed: list[Costed], streams) -> Costed:

@@ -137,7 +137,10 @@ class Reparameterizer:
 
     def observe(self, kind: str, ftype: int, tables: TableSet, symbols: np.ndarray,
                 table_index: np.ndarray) -> None:
-        """Add a decoded stream's symbols to its key's history (adaptation)."""
+        """Add a decoded stream's symbols to its key's history (adaptation). With
+        reparameterization off no stream carries parameters: nothing to keep."""
+        if self.mode == "off":
+            return
         attrs = TableAttrs.of(tables)
         ts = table_index.astype(np.int64)
         v = symbols.astype(np.int64) - attrs.a[ts]
