@@ -128,9 +128,12 @@ class Reparameterizer:
                 raise BitstreamError(f"{where}: reparameterization payload in a stream "
                                      "whose header says reparameterization is off")
             plan = read_plan(payload, ctx, where)
-        used = np.unique(table_index)
-        if used.size and (used[0] < 0 or used[-1] >= len(tables)):
+        if table_index.size and (table_index.min() < 0 or table_index.max() >= len(tables)):
             raise BitstreamError(f"{where}: table index out of range")
+        if plan is None:  # learned tables: nothing to build
+            st.in_force = {}
+            return tables, np.arange(len(tables), dtype=np.int32)
+        used = np.flatnonzero(np.bincount(table_index, minlength=len(tables)))
         a = self.apply(plan, ctx, tables, st, used)
         st.in_force = a.in_force
         return a.tables, a.remap
