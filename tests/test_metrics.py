@@ -70,3 +70,16 @@ def test_mean_quality():
     m = mean_quality(qs)
     assert m["psnr_rgb"] == pytest.approx(sum(q.psnr_rgb for q in qs) / 3)
     assert m["ms_ssim_scales"] == 3 and 0 < m["ms_ssim"] < 1
+
+
+def test_encoder_can_leave_ms_ssim_out(carphone_frames, slim_init):
+    """Same bytes and PSNRs; MS-SSIM is None per frame and in the summary."""
+    from amgap.coding import encode_video
+
+    frames = carphone_frames[:2]
+    full = encode_video(frames, slim_init, fps=30, num_frames=2)
+    lean = encode_video(frames, slim_init, fps=30, num_frames=2, ms_ssim=False)
+    assert lean.to_bytes() == full.to_bytes()
+    assert [s.psnr_rgb for s in lean.stats] == [s.psnr_rgb for s in full.stats]
+    assert all(s.quality.ms_ssim is None for s in lean.stats)
+    assert full.to_json()["ms_ssim"] is not None and lean.to_json()["ms_ssim"] is None

@@ -115,11 +115,13 @@ class FrameQuality:
         return asdict(self)
 
 
-def frame_quality(orig: torch.Tensor, rec: torch.Tensor) -> FrameQuality:
-    """Every metric of one reconstructed frame against its original."""
+def frame_quality(orig: torch.Tensor, rec: torch.Tensor, with_ms_ssim: bool = True
+                  ) -> FrameQuality:
+    """Every metric of one reconstructed frame against its original (MS-SSIM, the one
+    that costs as much as a small codec's frame, can be left out: ``None``)."""
     rec = rec.clamp(0, 1)
     y, u, v, yuv = psnr_yuv(orig, rec)
-    ms, scales = ms_ssim(orig, rec)
+    ms, scales = ms_ssim(orig, rec) if with_ms_ssim else (None, 0)
     return FrameQuality(psnr(orig, rec), y, u, v, yuv, ms, scales)
 
 
