@@ -32,13 +32,15 @@ BATCH = {"aivc": (4, 128), "lhbdc": (2, 128)}
 STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 
 
-def config(arch: str, q: int, out: Path, steps: int, init: str | None) -> TrainConfig:
+def config(arch: str, q: int, out: Path, steps: int, init: str | None,
+           warp: tuple[float, int] = (0.0, 0)) -> TrainConfig:
     batch, crop = BATCH[arch]
     top = init is None
     # recipe v2 as for amgap-ssf; one thread per run (two runs share the two cores)
     return TrainConfig(
         out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
         init=init, batch=batch, crop=crop, strides=(1, 2, 4),
+        warp_weight=warp[0] if top else 0.0, warp_steps=warp[1],
         **{**recipe("v2", 2e-4, steps, fine_tune=not top), "threads": 1, "ckpt_every": 100})
 
 
@@ -50,13 +52,19 @@ def main() -> None:
     ap.add_argument("--steps-ft", type=int, help="default: STEPS[arch][1]")
     ap.add_argument("--qualities", default="4,1", help="top first, then each fine-tuned "
                     "from the previous one")
+    ap.add_argument("--warp-weight", type=float, default=0.0,
+                    help="LHBDC: motion warm-up weight of the top-rate run (the shipped "
+                    "instance: 0; its flow latent collapsed)")
+    ap.add_argument("--warp-steps", type=int, default=0,
+                    help="steps over which the warm-up weight falls to 0")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = None
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)
-        prev = str(train(check_config(config(args.arch, q, out, steps, prev))))
+        cfg = config(args.arch, q, out, steps, prev, (args.warp_weight, args.warp_steps))
+        prev = str(train(check_config(cfg)))
 
 
 if __name__ == "__main__":

@@ -245,3 +245,22 @@ def test_lhbdc_published_layout_and_key_map():
 def test_published_presets_build():
     for net in (AIVCNet(AIVC_PUBLISHED), LHBDCNet(LHBDC_PUBLISHED)):
         assert net.config.pad_multiple == 64
+
+
+def test_lhbdc_motion_warmup_term_trains_the_flow_network():
+    """In training mode the clip forward returns the warp MSE of the estimated flows; its
+    gradient reaches SpyNet (the warm-up that keeps the flow latent from collapsing)."""
+    from amgap.train.loop import TrainConfig, warp_factor
+
+    _, lhbdc = _nets()
+    lhbdc.train()
+    out = lhbdc(_clip())
+    assert out["warp_mse"].ndim == 0 and out["warp_mse"] > 0
+    out["warp_mse"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in lhbdc.FlowNet.parameters())
+    lhbdc.eval()
+    with torch.no_grad():
+        assert "warp_mse" not in lhbdc(_clip())
+    cfg = TrainConfig(out="x", warp_weight=0.5, warp_steps=100)
+    assert [warp_factor(cfg, s) for s in (0, 50, 100, 200)] == [0.5, 0.25, 0.0, 0.0]

@@ -189,6 +189,7 @@ class LHBDCNet(CompressionModel):
     def __init__(self, config: LHBDCConfig | None = None):
         super().__init__()
         c = self.config = config or LHBDC_SMALL
+        self._warp: list[torch.Tensor] = []  # warm-up terms of the current training pass
         self.FlowNet = SpyNet(c)
         self.mv_compressor = MeanScaleAE(c.N, c.M, 4, 4)
         self.residual_compressor = MeanScaleAE(c.N, c.M, 3, 3)
@@ -206,9 +207,14 @@ class LHBDCNet(CompressionModel):
 
     # ---- analysis side (encoder only) ----
     def motion_analysis(self, x: torch.Tensor, refs: list[torch.Tensor]) -> torch.Tensor:
+        return self._motion_analysis(x, refs)[0]
+
+    def _motion_analysis(self, x: torch.Tensor, refs: list[torch.Tensor]
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(motion latent, the estimated flows (f_bc, f_ac) it codes the difference of)."""
         before, after = _refs(refs)
         flows = torch.cat((self.FlowNet(x, before), self.FlowNet(x, after)), dim=1)
-        return self.mv_compressor.g_a(flows - self.flow_prior(before, after))
+        return self.mv_compressor.g_a(flows - self.flow_prior(before, after)), flows
 
     def residual_analysis(self, x: torch.Tensor, motion: BMotion | None) -> torch.Tensor:
         if motion is None:
@@ -232,8 +238,16 @@ class LHBDCNet(CompressionModel):
 
     # ---- training forwards: (x_hat, {info: {"y": lk, "z": lk}}) ----
     def forward(self, frames: list[torch.Tensor]) -> dict:
-        """A clip coded as one ``lhbdc`` GOP (what ``amgap train`` calls)."""
-        return gop_forward(self, frames, "lhbdc")
+        """A clip coded as one ``lhbdc`` GOP (what ``amgap train`` calls). In training
+        mode it also returns ``warp_mse``: the MSE of each reference warped onto its B
+        frame by the *estimated* flows, the motion warm-up term ``amgap train`` adds with
+        ``warp_weight`` (the published model starts from a pretrained SpyNet; from
+        scratch, the rate term alone lets the flow-difference latent collapse)."""
+        self._warp = []
+        out = gop_forward(self, frames, "lhbdc")
+        if self.training and self._warp:
+            out["warp_mse"] = torch.stack(self._warp).mean()
+        return out
 
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.intra, self.intra.g_a(x))
@@ -241,7 +255,11 @@ class LHBDCNet(CompressionModel):
 
     def forward_b(self, x: torch.Tensor, ref0: torch.Tensor, ref1: torch.Tensor):
         refs = [ref0, ref1]
-        y_m_hat, lk_m = latent_forward(self.mv_compressor, self.motion_analysis(x, refs))
+        y_m, flows = self._motion_analysis(x, refs)
+        if self.training:
+            self._warp.append(0.5 * (F.mse_loss(_backwarp(ref0, flows[:, 0:2], False), x)
+                                     + F.mse_loss(_backwarp(ref1, flows[:, 2:4], False), x)))
+        y_m_hat, lk_m = latent_forward(self.mv_compressor, y_m)
         motion = self.motion_synthesis(y_m_hat, refs)
         y_r_hat, lk_r = latent_forward(self.residual_compressor,
                                        self.residual_analysis(x, motion))

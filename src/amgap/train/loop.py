@@ -59,6 +59,11 @@ class TrainConfig:
     scales: tuple[float, ...] = (1.0, 0.5)  # scales of the training videos
     quality: int = 0  # B models: quality of the zoo base model they extend
     strides: tuple[int, ...] = (1,)  # frame spacing of training clips (B: 1, 2, 4, 8)
+    # motion warm-up (models whose training forward returns "warp_mse", e.g. LHBDC):
+    # loss += w * lambda*255^2 * warp_mse, w falling linearly from warp_weight to 0 at
+    # warp_steps (0: constant)
+    warp_weight: float = 0.0
+    warp_steps: int = 0
 
 
 class BFrameTrainer(nn.Module):
@@ -118,6 +123,15 @@ def lr_factor(cfg: TrainConfig, step: int) -> float:
         return 0.01 + 0.99 * step / cfg.warmup
     t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     return cfg.lr_min + (1 - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def warp_factor(cfg: TrainConfig, step: int) -> float:
+    """Weight of the motion warm-up term at ``step`` (a pure function of the step)."""
+    if not cfg.warp_weight:
+        return 0.0
+    if not cfg.warp_steps:
+        return cfg.warp_weight
+    return cfg.warp_weight * max(0.0, 1.0 - step / cfg.warp_steps)
 
 
 def _dist() -> tuple[int, int]:
@@ -218,7 +232,11 @@ def _train_step(run: _Run, cfg: TrainConfig, forward: nn.Module, frames: list,
         g["lr"] = cfg.lr * lr_factor(cfg, run.step)
     run.opt.zero_grad(set_to_none=True)
     run.aux_opt.zero_grad(set_to_none=True)
-    res = rd_loss(forward(frames), frames, cfg.lmbda)
+    out = forward(frames)
+    res = rd_loss(out, frames, cfg.lmbda)
+    w = warp_factor(cfg, run.step)
+    if w and "warp_mse" in out:
+        res["loss"] = res["loss"] + w * cfg.lmbda * 255 ** 2 * out["warp_mse"]
     res["loss"].backward()
     aux = run.model.aux_loss()
     aux = sum(aux) if isinstance(aux, list) else aux
@@ -229,8 +247,11 @@ def _train_step(run: _Run, cfg: TrainConfig, forward: nn.Module, frames: list,
     run.opt.step()
     run.aux_opt.step()
     run.step += 1
-    return {**{k: float(res[k].detach()) for k in ("loss", "mse", "bpp")},
-            "aux": float(aux.detach())}
+    rec = {**{k: float(res[k].detach()) for k in ("loss", "mse", "bpp")},
+           "aux": float(aux.detach())}
+    if "warp_mse" in out:  # how well the flows alone predict the B frames
+        rec["warp_mse"] = float(out["warp_mse"].detach())
+    return rec
 
 
 class _Log:
