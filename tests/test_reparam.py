@@ -256,3 +256,38 @@ def test_optimal_never_larger_than_paper_or_off(carphone_frames, model, gop, see
             nstreams = sum(len(st.payload_bytes) for st in res.stats)
             assert abs(real - est) <= 0.001 * real + 5 * nstreams
     assert sizes["optimal"] <= sizes["paper"] <= sizes["off"], sizes
+
+
+def test_batched_fits_equal_one_fit_per_stream():
+    """fit_groups over several streams' pairs at once gives each stream the codes of its
+    own fit; folded |v| pairs score like the signed ones for the symmetric families."""
+    from compressai.entropy_models import GaussianConditional
+    from compressai.models.base import get_scale_table
+
+    from amgap.entropy.vfit import fit_groups, log2q
+
+    gc = GaussianConditional(get_scale_table().tolist())
+    gc.update()
+    tables = TableSet.from_gaussian_conditional(gc)
+    attrs = TableAttrs.of(tables)
+    rng = np.random.default_rng(5)
+    parts = []
+    for sd in (0.7, 2.0, 5.0):
+        idx = rng.integers(5, 25, 4000)
+        sym = np.round(rng.laplace(0, sd * tables.scales[idx] / 3)).astype(np.int64)
+        s = InfoStream(InfoKind.RESIDUAL_MAIN, sym, idx, tables)
+        ts, vs, cs = s.histogram()
+        parts.append(Pairs.build(ts, vs, cs, attrs))
+    cat = Pairs(*(np.concatenate([getattr(p, n) for p in parts])
+                  for n in ("ts", "vs", "cs", "idx", "inside")))
+    gid = np.repeat(np.arange(3), [len(p) for p in parts])
+    for fam in ("gauss0", "gg"):
+        together = fit_groups(fam, attrs, cat, gid)
+        alone = [fit_groups(fam, attrs, p, np.zeros(len(p), int))[0] for p in parts]
+        assert np.array_equal(together, np.stack(alone))
+        p = parts[1]
+        codes = [np.full(len(p), c) for c in together[1]]
+        f = p.folded(attrs)
+        fcodes = [np.full(len(f), c) for c in together[1]]
+        assert np.isclose((log2q(fam, attrs, p, codes) * p.cs).sum(),
+                          (log2q(fam, attrs, f, fcodes) * f.cs).sum())
