@@ -76,12 +76,12 @@ def test_with_rows_appends(tables):
 
 @pytest.mark.parametrize("span", [5, 10 ** 7])  # bincount path, then the 1-D unique path
 def test_stream_histogram_matches_numpy_unique(span):
-    from amgap.entropy.streams import _pair_counts
+    from amgap.entropy.streams import pair_counts
 
     rng = np.random.default_rng(span)
     ts = rng.integers(0, 7, 3000).astype(np.int32)
     vs = rng.integers(-span, span, 3000).astype(np.int32)
     (t_ref, v_ref), c_ref = np.unique(np.stack([ts.astype(np.int64), vs.astype(np.int64)]),
                                       axis=1, return_counts=True)
-    t, v, c = _pair_counts(ts, vs)
+    t, v, c = pair_counts(ts, vs)
     assert np.array_equal(t, t_ref) and np.array_equal(v, v_ref) and np.array_equal(c, c_ref)

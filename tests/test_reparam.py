@@ -278,9 +278,7 @@ def test_batched_fits_equal_one_fit_per_stream():
         s = InfoStream(InfoKind.RESIDUAL_MAIN, sym, idx, tables)
         ts, vs, cs = s.histogram()
         parts.append(Pairs.build(ts, vs, cs, attrs))
-    cat = Pairs(*(np.concatenate([getattr(p, n) for p in parts])
-                  for n in ("ts", "vs", "cs", "idx", "inside")))
-    gid = np.repeat(np.arange(3), [len(p) for p in parts])
+    cat, gid = Pairs.stack(parts)
     for fam in ("gauss0", "gg"):
         together = fit_groups(fam, attrs, cat, gid)
         alone = [fit_groups(fam, attrs, p, np.zeros(len(p), int))[0] for p in parts]

@@ -41,18 +41,26 @@ def gg_shape(code: np.ndarray | int) -> np.ndarray:
     return lo * (hi / lo) ** (np.asarray(code, dtype=np.float64) / (NCODES - 1))
 
 
-def _gg_cdf(x: np.ndarray, std: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """CDF of a zero-mean generalized Gaussian of standard deviation ``std``, shape ``beta``."""
-    alpha = std * np.exp(0.5 * (gammaln(1.0 / beta) - gammaln(3.0 / beta)))
+def gg_alpha(beta: np.ndarray) -> np.ndarray:
+    """Scale parameter of a unit-standard-deviation generalized Gaussian of shape ``beta``."""
+    return np.exp(0.5 * (gammaln(1.0 / beta) - gammaln(3.0 / beta)))
+
+
+def gg_cdf_scaled(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """CDF of a zero-mean generalized Gaussian of scale ``alpha``, shape ``beta``."""
     p = gammainc(1.0 / beta, (np.abs(x) / alpha) ** beta)
     return 0.5 + 0.5 * np.sign(x) * p
+
+
+def _gg_cdf(x: np.ndarray, std: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """CDF of a zero-mean generalized Gaussian of standard deviation ``std``, shape ``beta``."""
+    return gg_cdf_scaled(x, std * gg_alpha(beta), beta)
 
 
 def gg_pmf(std: float, beta: float, half: int) -> np.ndarray:
     """Zero-mean discretized generalized Gaussian over ``-half..half`` then escape."""
     s = np.arange(-half, half + 1, dtype=np.float64)
     return _finish(_gg_cdf(s + 0.5, std, beta) - _gg_cdf(s - 0.5, std, beta))
-
 
 
 def scale_multiplier(code: np.ndarray | int) -> np.ndarray:

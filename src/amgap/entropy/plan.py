@@ -15,7 +15,7 @@ import numpy as np
 from . import state as rp_mod
 from .coder import rans_encode
 from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
-from .vfit import NPARAMS, SYMMETRIC, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
+from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
 
 CODE_BITS = 10
 _WIDE = {False: [(1, "shift")], True: [(1, "gauss0"), (3, "gg")]}
@@ -235,19 +235,11 @@ def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: d
 
 
 # ---------------------------------------------------------------- shortest path --
-def _stack(parts: list[Pairs]) -> tuple[Pairs, np.ndarray]:
-    """The pairs of several streams one after the other (each still sorted by table) and
-    the stream of each pair: many streams' fits and scores in one batch of numpy calls."""
-    cat = Pairs(*(np.concatenate([getattr(q, n) for q in parts])
-                  for n in ("ts", "vs", "cs", "idx", "inside")))
-    return cat, np.repeat(np.arange(len(parts)), [len(q) for q in parts])
-
-
 def _float_bits(fam: str, kd: KeyData, p: Pairs, codes: np.ndarray) -> np.ndarray:
     """Float bits [J, T] of ``p`` under each of J code sets ``codes`` [J, T, nc]: inf
     where a table codes symbols but has no codes, 0 where it codes none."""
     J, T = codes.shape[:2]
-    q = p.folded(kd.attrs) if fam in SYMMETRIC else p
+    q = p.for_family(fam, kd.attrs)
     if not len(q):
         return np.zeros((J, T))
     c = codes[:, q.ts]  # [J, P, nc]
@@ -262,10 +254,8 @@ def _frame_fits(fam: str, kd: KeyData, masks: np.ndarray) -> np.ndarray:
     """Codes [F, T, nc] (-1: not fitted) of every frame's own fit of the tables selected
     by ``masks`` [F, T], all frames in one batch."""
     F, T = masks.shape
-    subs = [p.take(masks[f][p.ts]) for f, p in enumerate(kd.pairs)]
-    if fam in SYMMETRIC:
-        subs = [q.folded(kd.attrs) for q in subs]
-    cat, which = _stack(subs)
+    cat, which = Pairs.stack([p.take(masks[f][p.ts]).for_family(fam, kd.attrs)
+                              for f, p in enumerate(kd.pairs)])
     codes = np.full((F, T, NPARAMS[fam]), -1, dtype=np.int64)
     if len(cat):
         keys, gid = np.unique(which * T + cat.ts, return_inverse=True)
@@ -390,8 +380,7 @@ def wide_plans(kd: KeyData) -> list:
     F = len(kd.pairs)
     plans, best_bits = [None] * F, kd.learned.sum(1).astype(float)
     for fam_id, fam in _WIDE[kd.main]:
-        parts = [p.folded(kd.attrs) if fam in SYMMETRIC else p for p in kd.pairs]
-        cat, which = _stack(parts)
+        cat, which = Pairs.stack([p.for_family(fam, kd.attrs) for p in kd.pairs])
         if not len(cat):
             continue
         frames, gid = np.unique(which, return_inverse=True)

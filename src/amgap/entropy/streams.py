@@ -55,7 +55,7 @@ class InfoStream:
         """(table, value, count) of every distinct (table, symbol) pair, sorted by table
         then value; computed once (analysis and reparameterization both need it)."""
         if self._hist is None:
-            self._hist = _pair_counts(self.table_index, self.symbols)
+            self._hist = pair_counts(self.table_index, self.symbols)
         return self._hist
 
     def histograms_by_table(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -69,10 +69,11 @@ class InfoStream:
                     strict=True)}
 
 
-def _pair_counts(ts: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (table, value) pairs sorted by table then value, with their counts: one
-    integer key per symbol (table-major), counted by ``bincount`` when the key range is
-    small (the usual case), else by a 1-D ``unique``."""
+def pair_counts(ts: np.ndarray, vs: np.ndarray, weights: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (table, value) pairs sorted by table then value, with their counts (or
+    summed ``weights``): one integer key per item (table-major), counted by ``bincount``
+    when the key range is small (the usual case), else by a 1-D ``unique``."""
     if not ts.size:
         z = np.zeros(0, dtype=np.int64)
         return z, z.copy(), z.copy()
@@ -80,9 +81,10 @@ def _pair_counts(ts: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     span = int(vs.max()) - v0 + 1
     key = ts.astype(np.int64) * span + (vs.astype(np.int64) - v0)
     if (int(ts.max()) + 1) * span <= max(1 << 20, 4 * key.size):
-        counts = np.bincount(key)
+        counts = np.bincount(key, weights=weights)
         keys = np.flatnonzero(counts)
         cs = counts[keys]
     else:
-        keys, cs = np.unique(key, return_counts=True)
-    return keys // span, keys % span + v0, cs.astype(np.int64)
+        keys, inv = np.unique(key, return_inverse=True)
+        cs = np.bincount(inv, weights=weights)
+    return keys // span, keys % span + v0, cs if weights is not None else cs.astype(np.int64)

@@ -9,20 +9,23 @@ floor of the quantized table (``q >= 2^-16``); exact bits come later from the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.special import gammainc, gammaln, ndtr
+from scipy.special import ndtr
 
 from .coder import _bypass_bits
 from .families import (
     ESCAPE_MASS,
     NCODES,
     SIDE_SIGMA_MIN,
+    gg_alpha,
+    gg_cdf_scaled,
     gg_shape,
     scale_multiplier,
     side_shift,
 )
+from .streams import pair_counts
 from .tables import PRECISION, TableSet
 
 __all__ = ["Pairs", "TableAttrs", "log2q", "fit", "fit_groups", "exact_bits", "NPARAMS"]
@@ -72,6 +75,15 @@ class Pairs:
         return cls(ts, vs, cs.astype(np.float64), np.where(inside, v, attrs.n[ts]), inside)
 
     @classmethod
+    def stack(cls, parts: list[Pairs]) -> tuple[Pairs, np.ndarray]:
+        """Several streams' pairs one after the other (each still sorted by table) and the
+        stream of each pair: many streams' fits and scores in one batch of numpy calls
+        (``concat`` instead merges them into one stream, sorted by table)."""
+        cat = cls(*(np.concatenate([getattr(q, f.name) for q in parts])
+                    for f in fields(cls)))
+        return cat, np.repeat(np.arange(len(parts)), [len(q) for q in parts])
+
+    @classmethod
     def concat(cls, parts: list[Pairs], attrs: TableAttrs) -> Pairs:
         return cls.build(np.concatenate([p.ts for p in parts]),
                          np.concatenate([p.vs for p in parts]),
@@ -90,11 +102,11 @@ class Pairs:
         scores see half the pairs for the same sums."""
         if not len(self):
             return self
-        av = np.abs(self.vs)
-        span = int(av.max()) + 1
-        keys, inv = np.unique(self.ts * span + av, return_inverse=True)
-        return Pairs.build(keys // span, keys % span, np.bincount(inv, weights=self.cs),
-                           attrs)
+        return Pairs.build(*pair_counts(self.ts, np.abs(self.vs), self.cs), attrs)
+
+    def for_family(self, fam: str, attrs: TableAttrs) -> Pairs:
+        """The pairs a family's fits and scores run on: folded for symmetric families."""
+        return self.folded(attrs) if fam in SYMMETRIC else self
 
 
 def _side_params(attrs: TableAttrs, ts: np.ndarray, c0, c1):
@@ -127,22 +139,15 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
         return (ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig),
                 2.0 * ndtr((half + 0.5) / sig) - 1.0)
     code = np.asarray(codes[0]).astype(np.int64)
-    cdf = _gg_fit_cdf(_GG_SHAPES[code], s * scale_multiplier(codes[1]) * _GG_ALPHA[code])
-    return cdf(av + 0.5) - cdf(av - 0.5), 2.0 * cdf(half + 0.5) - 1.0
+    beta, alpha = _GG_SHAPES[code], s * scale_multiplier(codes[1]) * _GG_ALPHA[code]
+    return (gg_cdf_scaled(av + 0.5, alpha, beta) - gg_cdf_scaled(av - 0.5, alpha, beta),
+            2.0 * gg_cdf_scaled(half + 0.5, alpha, beta) - 1.0)
 
 
-# the generalized Gaussian's shape and scale factor per code, once (not per pair): the
-# same float64 values families._gg_cdf computes, as fits need them for every candidate
+# the generalized Gaussian's shape and scale factor per code, once (not per pair), as
+# fits need them for every candidate
 _GG_SHAPES = gg_shape(np.arange(NCODES))
-_GG_ALPHA = np.exp(0.5 * (gammaln(1.0 / _GG_SHAPES) - gammaln(3.0 / _GG_SHAPES)))
-
-
-def _gg_fit_cdf(beta: np.ndarray, alpha: np.ndarray):
-    inv = 1.0 / beta
-
-    def at(x: np.ndarray) -> np.ndarray:
-        return 0.5 + 0.5 * np.sign(x) * gammainc(inv, (np.abs(x) / alpha) ** beta)
-    return at
+_GG_ALPHA = gg_alpha(_GG_SHAPES)
 
 
 def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
@@ -210,8 +215,7 @@ def fit(fam: str, attrs: TableAttrs, p: Pairs, per_table: bool = True
         ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood 10-bit codes: (groups' tables, codes [groups, nc]). Per table
     (every table of ``p`` at once) or one set shared by all (``per_table=False``)."""
-    if fam in SYMMETRIC:
-        p = p.folded(attrs)
+    p = p.for_family(fam, attrs)
     if per_table:
         tabs = np.unique(p.ts)
         return tabs, fit_groups(fam, attrs, p, np.searchsorted(tabs, p.ts))
