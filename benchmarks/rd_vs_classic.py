@@ -140,7 +140,7 @@ def plan_tasks(clips: list[str], frames: int, models: list[str], qualities: list
     return tasks, notes
 
 
-def _iframe_point(res, model: str, q: int, w: int, h: int) -> AnchorPoint:
+def iframe_point(res, model: str, q: int, w: int, h: int) -> AnchorPoint:
     """Frame 0 as a one-frame file: the header plus its record (what a 1-frame encode
     writes), with its PSNR."""
     header = len(res.to_bytes()) - sum(s.record_bytes for s in res.stats)
@@ -167,7 +167,7 @@ def run_task(task: EncodeTask) -> tuple[EncodeTask, AnchorPoint, AnchorPoint | N
     video = AnchorPoint(key, task.quality, n, total * 8, total * 8 / (w * h * n),
                         sum(s.psnr_rgb for s in res.stats) / n,
                         sum(s.psnr_y for s in res.stats) / n)
-    iframe = _iframe_point(res, task.model, task.quality, w, h) if task.iframe else None
+    iframe = iframe_point(res, task.model, task.quality, w, h) if task.iframe else None
     return task, video, iframe, seconds
 
 
