@@ -63,6 +63,9 @@ def main() -> None:
     ap.add_argument("--init-top", help="checkpoint q4 starts from (default: scratch)")
     ap.add_argument("--intra-steps", type=int, default=0,
                     help="train q4's I-frame codec alone first (RUN/q4i), q4 starts from it")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads of the joint runs (1 when another run shares the "
+                    "2 cores); resuming with another value is exact up to float rounding")
     ap.add_argument("--polish-top", action="store_true",
                     help="after the others, fine-tune q4 again from q3 (shipped q4: RUN/q4p)")
     args = ap.parse_args()
@@ -77,7 +80,8 @@ def main() -> None:
         init = args.init_top if top else str(prev)
         steps = args.steps_top if top else args.steps_ft
         cfg = TrainConfig(out=str(out / f"q{q}"), config=SLIM, lmbda=LAMBDAS[q], seed=q,
-                          init=init, **recipe(args.recipe, args.lr, steps, not top))
+                          init=init, **{**recipe(args.recipe, args.lr, steps, not top),
+                                        "threads": args.threads})
         prev = train(cfg)
     if args.polish_top:
         train(TrainConfig(out=str(out / "q4p"), config=SLIM, lmbda=LAMBDAS[4], seed=40,

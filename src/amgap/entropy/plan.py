@@ -118,29 +118,47 @@ def _learned(s) -> rp_mod.StreamReparam:
     return rp_mod.StreamReparam(b"", s.tables, s.table_index, bits, bits, 0)
 
 
+# rANS64 writes whole 32-bit words after an 8-byte final state: a stream's bytes exceed
+# its exact bits / 8 by more than 4 and at most 8 bytes (measured: 4.01..8.00 on 404
+# streams), so two codings of one stream differ from their exact bits by < 4 bytes;
+# 1 byte more covers the coder's rounding (< 1e-4 bit per symbol on 10^5 symbols).
+_STREAM_SLACK_BITS = 8 * 5
+
+
 def _smallest(costed: list[Costed], streams) -> Costed:
-    """The cheapest in ideal bits; candidates within the rANS slack of it (8-byte state
-    and up to 4 bytes of alignment per stream) are settled on real bytes, so that the
-    file sizes keep ``optimal <= paper <= off`` (candidates: off, paper, ...)."""
+    """The cheapest in exact bits; candidates that could still be smaller in bytes (within
+    the rANS slack of every stream they code differently) are settled on real bytes, so
+    that file sizes keep ``optimal <= paper <= off`` (candidates: off, paper, ...)."""
     best = min(costed, key=lambda c: c.total)  # first of equals: the simplest
-    slack = 8 * 12 * len(streams)
-    close = [c for c in costed if c.total - best.total < slack]
+    close = [c for c in costed if c is best or c.total - best.total < _slack(c, best, streams)]
     if len(close) == 1:
         return best
-    learned: dict[int, bytes] = {}
-    return min(close, key=lambda c: _real_bytes(c, streams, learned))
+    coded: dict[tuple, bytes] = {}
+    return min(close, key=lambda c: _real_bytes(c, streams, coded))
 
 
-def _real_bytes(c: Costed, streams, learned: dict[int, bytes]) -> int:
+def _same(a, b) -> bool:
+    """Whether two candidates code a stream identically (same payload, same bits)."""
+    return a.payload == b.payload and a.coded_bits == b.coded_bits
+
+
+def _slack(c: Costed, best: Costed, streams) -> float:
+    """Most bits by which ``c``'s file can beat ``best``'s beyond their exact totals."""
+    slack = 0.0
+    for s, r, b in zip(streams, c.results, best.results, strict=True):
+        if not _same(r, b):  # a single symbol is coded twice (rans_encode)
+            slack += _STREAM_SLACK_BITS + (r.coded_bits if s.symbols.size == 1 else 0.0)
+    return slack
+
+
+def _real_bytes(c: Costed, streams, coded: dict[tuple, bytes]) -> int:
     """File bytes of a candidate; the rANS bytes are kept for the stream writer, and a
-    stream left on the learned tables (empty payload) is coded once for all candidates."""
+    stream coded identically by several candidates is coded once."""
     for i, (s, r) in enumerate(zip(streams, c.results, strict=True)):
-        if r.data is None and not r.payload and i in learned:
-            r.data = learned[i]
+        key = (i, r.payload, r.coded_bits)
         if r.data is None:
-            r.data = rans_encode(s.symbols, r.table_index, r.tables)
-        if not r.payload:
-            learned[i] = r.data
+            r.data = coded.get(key) or rans_encode(s.symbols, r.table_index, r.tables)
+        coded[key] = r.data
     return sum(len(r.payload) + len(r.data) for r in c.results)
 
 
