@@ -46,10 +46,15 @@ def gg_alpha(beta: np.ndarray) -> np.ndarray:
     return np.exp(0.5 * (gammaln(1.0 / beta) - gammaln(3.0 / beta)))
 
 
+def gg_abs_cdf(u: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``P(|X| <= u)``, ``u >= 0``, for a zero-mean generalized Gaussian of scale
+    ``alpha``, shape ``beta`` (fits work on ``|v|``: folded pairs)."""
+    return gammainc(1.0 / beta, (u / alpha) ** beta)
+
+
 def gg_cdf_scaled(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """CDF of a zero-mean generalized Gaussian of scale ``alpha``, shape ``beta``."""
-    p = gammainc(1.0 / beta, (np.abs(x) / alpha) ** beta)
-    return 0.5 + 0.5 * np.sign(x) * p
+    return 0.5 + 0.5 * np.sign(x) * gg_abs_cdf(np.abs(x), alpha, beta)
 
 
 def _gg_cdf(x: np.ndarray, std: np.ndarray, beta: np.ndarray) -> np.ndarray:

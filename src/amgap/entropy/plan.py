@@ -287,6 +287,7 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
     F, T = kd.learned.shape
     width = int(kd.tables.cdf_lengths.max()) - 1
     hist = np.zeros(T * width) if kd.hist0 is None else kd.hist0.reshape(-1).astype(float)
+    tot = hist.reshape(T, width).sum(1)
     out, on, priors = np.full((F, T), np.inf), [], []
     for f, p in enumerate(kd.pairs):
         flat = p.ts * width + p.idx
@@ -295,7 +296,7 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
             priors.append(0)
         else:
             h = hist[flat]
-            ntot = hist.reshape(T, width).sum(1)[p.ts]
+            ntot = tot[p.ts]
             freq = (kd.attrs.cdfs[p.ts, p.idx + 1] - kd.attrs.cdfs[p.ts, p.idx]).astype(float)
             alpha = np.asarray(PRIORS, dtype=float)[:, None]
             q = (h * 65536.0 + alpha * freq) / ((ntot + alpha) * 65536.0)
@@ -306,7 +307,8 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
             on.append(bool(gain[i] > 3.0))
             priors.append(i)
             out[f] = bits[i]
-        hist += np.bincount(flat, weights=p.cs, minlength=hist.size)
+        np.add.at(hist, flat, p.cs)  # escapes of a table share its last bin
+        tot += _per_table_sum(p.cs, p.ts, T)
     return out, on, priors
 
 

@@ -120,8 +120,8 @@ class KeyState:
         width = int(tables.cdf_lengths.max()) - 1
         if self.hist is None:
             self.hist = np.zeros((len(tables), width), dtype=np.int64)
-        flat = np.bincount(ts * width + idx, weights=counts, minlength=self.hist.size)
-        self.hist += flat.astype(np.int64).reshape(self.hist.shape)
+        # O(symbols), not O(tables x bins): the widest scale table has thousands of bins
+        np.add.at(self.hist.reshape(-1), ts * width + idx, np.asarray(counts, np.int64))
         self.frames += 1
 
 

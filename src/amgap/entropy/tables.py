@@ -80,10 +80,8 @@ class TableSet:
                                               np.asarray(lengths, np.int32)]),
                          np.concatenate([self.offsets, np.asarray(offsets, np.int32)]),
                          self.family, self.scales)
-        if "v" in self._lists:  # the coder's lists: the parent's rows are converted once
-            rows, lens, offs = self._lists["v"]
-            child._lists["v"] = (rows + [np.asarray(c).tolist() for c in cdfs],
-                                 lens + lengths, offs + [int(o) for o in offsets])
+        # the coder's lists, when asked for: the parent's rows are converted once
+        child._lists["parent"] = (self, cdfs, lengths, offsets)
         return child
 
     # -- views ----------------------------------------------------------------------------
@@ -92,7 +90,14 @@ class TableSet:
 
     def as_lists(self) -> tuple[list[list[int]], list[int], list[int]]:
         """The Python lists ``compressai.ans`` wants (cached: conversion is not free)."""
-        if "v" not in self._lists:
+        if "v" in self._lists:
+            return self._lists["v"]
+        if "parent" in self._lists:  # a parent's rows plus the appended ones
+            parent, cdfs, lengths, offsets = self._lists.pop("parent")
+            rows, lens, offs = parent.as_lists()
+            self._lists["v"] = (rows + [np.asarray(c).tolist() for c in cdfs],
+                                lens + lengths, offs + [int(o) for o in offsets])
+        else:
             cdfs = [row[:n].tolist() for row, n in zip(self.cdfs, self.cdf_lengths, strict=True)]
             self._lists["v"] = (cdfs, self.cdf_lengths.tolist(), self.offsets.tolist())
         return self._lists["v"]

@@ -19,8 +19,8 @@ from .families import (
     ESCAPE_MASS,
     NCODES,
     SIDE_SIGMA_MIN,
+    gg_abs_cdf,
     gg_alpha,
-    gg_cdf_scaled,
     gg_shape,
     scale_multiplier,
     side_shift,
@@ -138,10 +138,37 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
         sig = s * scale_multiplier(codes[0])
         return (ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig),
                 2.0 * ndtr((half + 0.5) / sig) - 1.0)
+    return _gg_masses(p, av, half, s, codes)
+
+
+def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes):
+    """The GG's masses from ``G(u) = P(|X| <= u)`` (one regularized gamma each): a value
+    ``v != 0`` has ``(G(|v|+1/2) - G(|v|-1/2)) / 2``, zero has ``G(1/2)``, the support
+    ``G(half+1/2)``. Consecutive values of a table under the same codes share a bound
+    and a support, so each is computed once (the gamma function is the cost of a fit)."""
     code = np.asarray(codes[0]).astype(np.int64)
-    beta, alpha = _GG_SHAPES[code], s * scale_multiplier(codes[1]) * _GG_ALPHA[code]
-    return (gg_cdf_scaled(av + 0.5, alpha, beta) - gg_cdf_scaled(av - 0.5, alpha, beta),
-            2.0 * gg_cdf_scaled(half + 0.5, alpha, beta) - 1.0)
+    shape = np.broadcast_shapes(code.shape, np.shape(codes[1]), av.shape)
+    c0 = np.broadcast_to(code, shape).reshape(-1, av.size)
+    c1 = np.broadcast_to(np.asarray(codes[1]), shape).reshape(-1, av.size)
+    beta = _GG_SHAPES[c0]
+    alpha = s * scale_multiplier(c1) * _GG_ALPHA[c0]
+
+    def g(u: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return gg_abs_cdf(u[cols], alpha[:, cols], beta[:, cols])
+
+    run = np.zeros(av.size, dtype=bool)  # same table and codes as the pair before
+    run[1:] = (p.ts[1:] == p.ts[:-1]) & (c0[:, 1:] == c0[:, :-1]).all(0) & \
+        (c1[:, 1:] == c1[:, :-1]).all(0)
+    hi = g(av + 0.5, np.ones(av.size, dtype=bool))
+    shared = run.copy()
+    shared[1:] &= av[1:] == av[:-1] + 1.0
+    lo = np.zeros_like(hi)
+    lo[:, shared] = hi[:, np.flatnonzero(shared) - 1]
+    own = (av > 0) & ~shared
+    lo[:, own] = g(av - 0.5, own)
+    z = g(half.astype(np.float64) + 0.5, ~run)[:, np.cumsum(~run) - 1]
+    mass = np.where(av == 0, hi, 0.5 * (hi - lo))
+    return mass.reshape(shape), z.reshape(shape)
 
 
 # the generalized Gaussian's shape and scale factor per code, once (not per pair), as
