@@ -11,7 +11,7 @@ import torch
 
 from amgap.io import write_y4m
 from amgap.models import load_checkpoint
-from amgap.train import TrainConfig, train
+from amgap.train import TrainConfig, snapshot, train
 
 TINY = {"mid": 16, "latent": 16, "hyper": 16, "hyper_depth": 2}
 
@@ -105,6 +105,16 @@ def test_resume_is_exact_to_the_step(tmp_path, tiny_video):
     resumed = train(cfg(tmp_path / "b", 4), progress=False)
     a, b = _weights(straight), _weights(resumed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_snapshot_of_a_run_in_progress_is_its_checkpoint(tmp_path, tiny_video):
+    """snapshot() rebuilds the checkpoint a run would write from its last state.pt."""
+    final = train(_cfg(tmp_path, tiny_video, 2), progress=False)
+    snap = snapshot(tmp_path)
+    assert snap.name == "snapshot-2.pth"
+    a, b = _weights(final), _weights(snap)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert load_checkpoint(snap).card["steps"] == 2
 
 
 def test_cosine_schedule_shape():

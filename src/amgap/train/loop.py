@@ -315,15 +315,34 @@ def _finish(run: _Run, cfg: TrainConfig, out: Path, bank: ClipBank, rank: int,
                                                         "weights_hash": hashes}))
     final = out / "final.pth"
     if rank == 0:
-        saved = run.saved.eval().cpu()
-        saved.update(force=True)
-        card = {"arch": cfg.arch, "config": getattr(saved, "config_dict", dict)(),
-                "lambda": cfg.lmbda, "steps": run.step, "wall_s": round(run.wall, 1),
-                "training": {**asdict(cfg), "sources": bank.sources, "world_size": world}}
-        save_checkpoint(final, saved, cfg.arch, card["config"], card)
+        _save_weights(final, run, cfg, bank.sources, world)
     if world > 1:
         dist.barrier()
     return final
+
+
+def _save_weights(path: Path, run: _Run, cfg: TrainConfig, sources, world: int) -> None:
+    """The trained weights as a checkpoint (entropy tables rebuilt) with their card."""
+    saved = run.saved.eval().cpu()
+    saved.update(force=True)
+    card = {"arch": cfg.arch, "config": getattr(saved, "config_dict", dict)(),
+            "lambda": cfg.lmbda, "steps": run.step, "wall_s": round(run.wall, 1),
+            "training": {**asdict(cfg), "sources": sources, "world_size": world}}
+    save_checkpoint(path, saved, cfg.arch, card["config"], card)
+
+
+def snapshot(run_dir: str | os.PathLike) -> Path:
+    """A checkpoint of a run in progress, from its last ``state.pt`` (the step it saved),
+    as ``RUN/snapshot-STEP.pth``: learning curves of runs that span sessions."""
+    out = Path(run_dir)
+    st = torch.load(out / "state.pt", map_location="cpu", weights_only=False)
+    cfg = TrainConfig(**st["config"])
+    run = _start(cfg, torch.device("cpu"), 0)
+    run.model.load_state_dict(st["model"])
+    run.step, run.wall = st["step"], st["wall"]
+    path = out / f"snapshot-{run.step}.pth"
+    _save_weights(path, run, cfg, None, 1)
+    return path
 
 
 SLIM_WIDTHS = {"mid": 64, "latent": 64, "hyper": 48, "hyper_depth": 2}  # CLI default
