@@ -157,7 +157,8 @@ def _real_bytes(c: Costed, streams, coded: dict[tuple, bytes]) -> int:
     for i, (s, r) in enumerate(zip(streams, c.results, strict=True)):
         key = (i, r.payload, r.coded_bits)
         if r.data is None:
-            r.data = coded.get(key) or rans_encode(s.symbols, r.table_index, r.tables)
+            r.data = coded[key] if key in coded else rans_encode(s.symbols, r.table_index,
+                                                                 r.tables)
         coded[key] = r.data
     return sum(len(r.payload) + len(r.data) for r in c.results)
 
