@@ -2,7 +2,7 @@
 
     python scripts/train_zoo.py --out runs/v2 [--steps-top 40000 --steps-ft 8000]
         [--init-top src/amgap/zoo/weights/amgap-ssf-q4.pth.xz] [--qualities 4,3,2,1]
-        [--intra-steps 24000]
+        [--intra-steps 24000] [--from 3]
 
 Trains the highest rate (q4) — from scratch, or on from ``--init-top`` — then fine-tunes
 q3..q1 each from the next rate up; ``--polish-top`` fine-tunes q4 again from q3
@@ -66,6 +66,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2,
                     help="torch threads of the joint runs (1 when another run shares the "
                     "2 cores); resuming with another value is exact up to float rounding")
+    ap.add_argument("--from", dest="from_q", type=int,
+                    help="fine-tune the first quality listed from RUN/qFROM (default: the next "
+                    "rate up), so that two rates can train side by side on the 2 cores")
     ap.add_argument("--polish-top", action="store_true",
                     help="after the others, fine-tune q4 again from q3 (shipped q4: RUN/q4p)")
     args = ap.parse_args()
@@ -76,7 +79,7 @@ def main() -> None:
     for q in [int(x) for x in args.qualities.split(",") if x]:
         top = q == 4
         if prev is None and not top:  # restarted below q4: fine-tune from the next rate up
-            prev = out / f"q{q + 1}" / "final.pth"
+            prev = out / f"q{args.from_q or q + 1}" / "final.pth"
         init = args.init_top if top else str(prev)
         steps = args.steps_top if top else args.steps_ft
         cfg = TrainConfig(out=str(out / f"q{q}"), config=SLIM, lmbda=LAMBDAS[q], seed=q,

@@ -17,6 +17,9 @@ from pathlib import Path
 from amgap.train import TrainConfig, train
 
 BFLOW = dict(mid=48, latent=64, hyper=32, hyper_depth=2)
+# recipe v2's schedule and scales (scripts/train_zoo.py); warm-up 300 steps
+V2 = dict(schedule="cosine", warmup=300, lr_min=0.02, scales=(1.0, 0.5, 0.25), log_every=50,
+          ckpt_every=500)
 LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
 
 
@@ -29,6 +32,10 @@ def main() -> None:
     ap.add_argument("--qualities", default="4,3,2,1")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--init-top", help="checkpoint the first B model starts from (e.g. the "
+                    "shipped amgap-bflow-q4 when its base is retrained; default: scratch)")
+    ap.add_argument("--cosine", action="store_true", help="recipe v2's schedule (warm-up "
+                    "then cosine decay) and video scales 1, 1/2, 1/4 (default: v1's)")
     ap.add_argument("--wait", action="store_true", help="wait for each base to be trained")
     ap.add_argument("--refresh", default="", help="Q=FOLDER: fine-tune B qQ again over the "
                     "I/P run RUNS/FOLDER (e.g. 4=q4p); written to OUT/FOLDER")
@@ -43,7 +50,8 @@ def main() -> None:
                           config={**BFLOW, "base": base}, lmbda=LAMBDAS[q], frames=3,
                           strides=(1, 2, 4, 8), steps=args.steps_top if top else args.steps_ft,
                           lr=args.lr if top else args.lr / 2, seed=10 + q, quality=q,
-                          init=None if top else str(prev), threads=args.threads)
+                          init=args.init_top if top else str(prev), threads=args.threads,
+                          **(V2 if args.cosine else {}))
         prev = train(cfg)
     # re-fit a B model over a newer base of its quality (e.g. the polished q4: 4=q4p)
     for item in [kv for kv in args.refresh.split(",") if kv]:

@@ -85,3 +85,51 @@ def test_stream_histogram_matches_numpy_unique(span):
                                       axis=1, return_counts=True)
     t, v, c = pair_counts(ts, vs)
     assert np.array_equal(t, t_ref) and np.array_equal(v, v_ref) and np.array_equal(c, c_ref)
+
+
+def test_batched_main_rows_match_the_one_row_formulas():
+    """Rows built in one batch (what the decoder does per stream) are the one-row
+    definitions of docs/bitstream.md: generalized and plain zero-mean Gaussians."""
+    from amgap.entropy.families import (
+        GG_SHAPES,
+        MULTIPLIERS,
+        gauss0_pmf,
+        gauss0_pmfs,
+        gg_pmf,
+        gg_pmfs,
+    )
+
+    rng = np.random.default_rng(3)
+    halves = rng.integers(1, 300, size=40)
+    stds = np.exp(rng.uniform(np.log(0.05), np.log(80.0), size=40))
+    shapes = rng.integers(0, 1024, size=40)
+    for h, s, c, p in zip(halves, stds, shapes, gg_pmfs(stds, shapes, halves), strict=True):
+        ref = gg_pmf(float(s), float(GG_SHAPES[c]), int(h))
+        assert p.shape == ref.shape == (2 * h + 2,)
+        np.testing.assert_allclose(p, ref, rtol=1e-9, atol=1e-300)
+    sigmas = stds * MULTIPLIERS[shapes]
+    for h, s, p in zip(halves, sigmas, gauss0_pmfs(sigmas, halves), strict=True):
+        np.testing.assert_array_equal(p, gauss0_pmf(float(s), int(h)))
+
+
+def test_lazy_history_counts_every_observed_symbol():
+    """The adaptation history, summed only when read, equals counting symbol by symbol
+    (escapes in the escape bin), whichever way the symbols were observed."""
+    from amgap.entropy.state import KeyState
+    from amgap.entropy.tables import TableSet
+
+    gc = GaussianConditional(None)
+    gc.update_scale_table(get_scale_table()[:8])
+    tabs = TableSet.from_gaussian_conditional(gc)
+    rng = np.random.default_rng(5)
+    st, ref = KeyState(), np.zeros((len(tabs), int(tabs.cdf_lengths.max()) - 1), np.int64)
+    for _ in range(3):
+        ti = rng.integers(0, len(tabs), 500).astype(np.int32)
+        sym = rng.integers(-40, 40, 500).astype(np.int32)
+        st.observe_symbols(tabs, sym, ti)
+        for t, v in zip(ti, sym, strict=True):
+            n = int(tabs.cdf_lengths[t]) - 2
+            k = int(v) - int(tabs.offsets[t])
+            ref[t, k if 0 <= k < n else n] += 1
+        np.testing.assert_array_equal(st.history(), ref)
+    assert st.frames == 3

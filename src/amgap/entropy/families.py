@@ -25,7 +25,8 @@ from .compressai_internals import pmf_to_quantized_cdf
 from .tables import PRECISION
 
 __all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf", "gg_pmf",
-           "gg_shape", "shifted_pmf", "side_shift", "gauss0_pmf", "quantized_cdf", "MAX_K"]
+           "gg_shape", "shifted_pmf", "side_shift", "gauss0_pmf", "quantized_cdf", "MAX_K",
+           "gauss0_pmfs", "gg_pmfs", "MULTIPLIERS", "GG_SHAPES", "GG_ALPHAS"]
 
 CODE_BITS = 10
 NCODES = 1 << CODE_BITS
@@ -120,10 +121,50 @@ def quantized_cdf(pmf: np.ndarray) -> np.ndarray:
     return np.asarray(pmf_to_quantized_cdf(pmf.tolist(), PRECISION), dtype=np.int32)
 
 
+# ------------------------------------------------- many main rows in one batch --
+# Rows are built from the dequantized codes through these 1024-entry tables (one numpy
+# path on both sides), and the special functions run once over every row's bin edges:
+# a decoder builds hundreds of rows per GOP, and per-row Python calls were its cost.
+_CODES = np.arange(NCODES)
+MULTIPLIERS = scale_multiplier(_CODES)
+GG_SHAPES = gg_shape(_CODES)
+GG_ALPHAS = gg_alpha(GG_SHAPES)  # unit-std scale parameter of each shape code
 
 
+def _ragged(lengths: np.ndarray, extra: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of ``lengths + extra`` elements, concatenated: (row of each element, its
+    position in its row, where each row starts)."""
+    n = lengths + extra
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    rows = np.repeat(np.arange(len(lengths)), n)
+    return rows, np.arange(int(n.sum())) - starts[rows], starts
 
 
+def gauss0_pmfs(sigmas: np.ndarray, halves: np.ndarray) -> list[np.ndarray]:
+    """:func:`gauss0_pmf` of many rows: zero-mean discretized Gaussians of scales
+    ``sigmas`` over ``-h..h`` (``h`` in ``halves``) then escape."""
+    halves = np.asarray(halves, dtype=np.int64)
+    rows, j, starts = _ragged(2 * halves, 2)  # edges -h-1/2 .. h+1/2
+    c = ndtr((j - halves[rows] - 0.5) / np.asarray(sigmas, np.float64)[rows])
+    return [_finish(np.diff(c[s: s + 2 * h + 2])) for s, h in zip(starts, halves.tolist(),
+                                                                    strict=True)]
+
+
+def gg_pmfs(stds: np.ndarray, shape_codes: np.ndarray, halves: np.ndarray
+            ) -> list[np.ndarray]:
+    """Zero-mean discretized generalized Gaussians (standard deviations ``stds``, shapes
+    ``GG_SHAPES[shape_codes]``) over ``-h..h`` then escape: ``P(|X| <= u)`` once per
+    positive bin edge ``u``, the CDF by symmetry."""
+    halves = np.asarray(halves, dtype=np.int64)
+    rows, j, starts = _ragged(halves, 1)  # edges 1/2 .. h+1/2
+    beta = GG_SHAPES[shape_codes][rows]
+    g = gg_abs_cdf(j + 0.5, (np.asarray(stds, np.float64) * GG_ALPHAS[shape_codes])[rows],
+                   beta)
+    out = []
+    for s, h in zip(starts, halves.tolist(), strict=True):
+        gr = g[s: s + h + 1]
+        out.append(_finish(np.diff(np.concatenate((0.5 - 0.5 * gr[::-1], 0.5 + 0.5 * gr)))))
+    return out
 
 
 SHIFT_RANGE = (-2.0, 2.0)  # side stream-wide shift delta, uniform

@@ -64,7 +64,7 @@ def _key_data(streams, inters, st) -> KeyData:
         tot = _per_table_sum(p.cs, p.ts, T)
         limit[f] = _per_table_sum(-p.cs * np.log2(p.cs / np.maximum(tot[p.ts], 1)), p.ts, T)
     return KeyData(tables, attrs, tables.family == "indexed", list(inters), pairs, learned,
-                   limit, None if st.hist is None else st.hist.copy(), st.frames)
+                   limit, st.history(), st.frames)
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Costed:
 def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
     """Exact cost of a plan list (rows, payload bits, padding) and its stream results."""
     in_force = dict(st0.in_force)
-    st = rp_mod.KeyState(in_force, None if kd.hist0 is None else kd.hist0.copy(), kd.frames0)
+    st = rp_mod.KeyState(in_force, kd.hist0, kd.frames0)
     total, results = 0.0, []
     for f, (s, plan) in enumerate(zip(streams, plans, strict=True)):
         ctx = kd.ctx(f)
@@ -179,9 +179,8 @@ def _exact_new_bits(rp, kd: KeyData, fam: str, p: Pairs, codes: np.ndarray) -> n
     """Exact bits per table [T] under the rows of ``codes`` (inf where not fitted)."""
     T = kd.n_tables
     fitted = np.flatnonzero(codes[:, 0] >= 0)
-    rows = [rp.row(kd.tables, int(t), rp_mod.TableParams(fam, 1, tuple(int(x) for x in
-                                                                       codes[t])))
-            for t in fitted]
+    rows = rp.rows(kd.tables, [(int(t), rp_mod.TableParams(fam, 1, tuple(
+        int(x) for x in codes[t]))) for t in fitted])
     tmp = kd.tables.with_rows(rows, kd.tables.offsets[fitted].tolist())
     remap = np.arange(T)
     remap[fitted] = T + np.arange(len(fitted))

@@ -35,14 +35,13 @@ from .state import (
     StreamReparam,
     TableParams,
     adapt_row,
-    build_row,
+    build_rows,
     family_name,
     table_order,
 )
 from .streams import InfoStream
 from .syntax import Choice, Ctx, StreamPlan, is_wide, read_plan, write_plan
 from .tables import TableSet
-from .vfit import TableAttrs
 
 __all__ = ["MODES", "TableParams", "Reparameterizer", "StreamReparam", "table_order",
            "family_name"]
@@ -67,14 +66,16 @@ class Reparameterizer:
         return self.state.setdefault((kind, int(ftype)), KeyState())
 
     # ---------------------------------------------------------------- both sides --
-    def row(self, tables: TableSet, t: int, p: TableParams) -> np.ndarray:
-        key = (id(tables), t, p)
-        r = self._rows.get(key)
-        if r is None:
-            if len(self._rows) > 8192:
+    def rows(self, tables: TableSet, items: list[tuple[int, TableParams]]) -> list[np.ndarray]:
+        """Rows of ``(table, parameters)`` items, those not built before in one batch."""
+        keys = [(id(tables), t, p) for t, p in items]
+        todo = [i for i, k in enumerate(keys) if k not in self._rows]
+        if todo:
+            if len(self._rows) + len(todo) > 8192:
                 self._rows.clear()
-            r = self._rows[key] = build_row(tables, t, p)
-        return r
+            for i, r in zip(todo, build_rows(tables, [items[i] for i in todo]), strict=True):
+                self._rows[keys[i]] = r
+        return [self._rows[k] for k in keys]
 
     def apply(self, plan: StreamPlan | None, ctx: Ctx, tables: TableSet, st: KeyState,
               used: np.ndarray) -> Applied:
@@ -102,17 +103,16 @@ class Reparameterizer:
                 elif tc.choice == Choice.ADAPT:
                     chosen[t] = ("adapt", plan.prior)
                     out.adapted += 1
-        rows, offsets = [], []
         used_set = set(used.tolist())
-        for t in sorted(chosen):
-            if t not in used_set:
-                continue
-            c = chosen[t]
-            out.remap[t] = len(tables) + len(rows)
-            rows.append(self.row(tables, t, c) if isinstance(c, TableParams)
-                        else adapt_row(tables, t, st.hist[t], c[1]))
-            offsets.append(int(tables.offsets[t]))
-        out.tables = tables.with_rows(rows, offsets)
+        ts = [t for t in sorted(chosen) if t in used_set]
+        params = [(t, chosen[t]) for t in ts if isinstance(chosen[t], TableParams)]
+        built = dict(zip((t for t, _ in params), self.rows(tables, params), strict=True))
+        hist = st.history() if len(built) < len(ts) else None
+        rows = [built[t] if t in built else adapt_row(tables, t, hist[t], chosen[t][1])
+                for t in ts]
+        out.remap[np.asarray(ts, dtype=np.int64)] = len(tables) + np.arange(len(ts),
+                                                                          dtype=np.int32)
+        out.tables = tables.with_rows(rows, [int(tables.offsets[t]) for t in ts])
         return out
 
     # ------------------------------------------------------------------ decoder --
@@ -144,11 +144,7 @@ class Reparameterizer:
         reparameterization off no stream carries parameters: nothing to keep."""
         if self.mode == "off":
             return
-        attrs = TableAttrs.of(tables)
-        ts = table_index.astype(np.int64)
-        v = symbols.astype(np.int64) - attrs.a[ts]
-        idx = np.where((v >= 0) & (v < attrs.n[ts]), v, attrs.n[ts])
-        self.key_state(kind, ftype).observe(tables, ts, idx, np.ones(ts.size))
+        self.key_state(kind, ftype).observe_symbols(tables, symbols, table_index)
 
     # ------------------------------------------------------------------ encoder --
     def encode_segment(self, frames: list[tuple[int, bool, list[InfoStream]]]

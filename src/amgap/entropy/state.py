@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .families import (
-    gauss0_pmf,
-    gg_pmf,
-    gg_shape,
+    MULTIPLIERS,
+    gauss0_pmfs,
+    gg_pmfs,
     gmm_pmf,
     quantized_cdf,
     scale_multiplier,
@@ -24,7 +24,7 @@ from .tables import TableSet
 from .vfit import Pairs, TableAttrs, exact_bits
 
 __all__ = ["TableParams", "StreamReparam", "KeyState", "Applied", "family_name",
-           "limit_bits", "table_order", "build_row", "adapt_row", "stream_pairs",
+           "limit_bits", "table_order", "build_row", "build_rows", "adapt_row", "stream_pairs",
            "coded_bits"]
 
 
@@ -81,19 +81,37 @@ def table_order(tables: TableSet) -> np.ndarray:
 
 def build_row(tables: TableSet, t: int, p: TableParams) -> np.ndarray:
     """The quantized CDF of table ``t`` replaced by ``p`` (same on both sides)."""
-    a = int(tables.offsets[t])
-    b = a + int(tables.cdf_lengths[t]) - 3
-    if p.family == "gmm":
-        return quantized_cdf(gmm_pmf(np.asarray(p.codes), p.k, a, b))
-    if p.family == "shift":
-        row = tables.cdfs[t, : tables.cdf_lengths[t]]
-        return quantized_cdf(shifted_pmf(row, a, float(side_shift(p.codes[0])),
-                                         float(scale_multiplier(p.codes[1]))))
-    if p.family == "gg":
-        return quantized_cdf(gg_pmf(float(tables.scales[t] * scale_multiplier(p.codes[1])),
-                                    float(gg_shape(p.codes[0])), b))
-    return quantized_cdf(gauss0_pmf(float(tables.scales[t] * scale_multiplier(p.codes[0])),
-                                    b))
+    return build_rows(tables, [(t, p)])[0]
+
+
+def build_rows(tables: TableSet, items: list[tuple[int, TableParams]]) -> list[np.ndarray]:
+    """:func:`build_row` of many ``(table, parameters)`` at once: the main families'
+    rows share one pass of their special functions (:func:`.families.gg_pmfs`)."""
+    out: list[np.ndarray | None] = [None] * len(items)
+    main: dict[str, list[int]] = {"gg": [], "gauss0": []}
+    for i, (t, p) in enumerate(items):
+        if p.family in main:
+            main[p.family].append(i)
+            continue
+        a = int(tables.offsets[t])
+        b = a + int(tables.cdf_lengths[t]) - 3
+        if p.family == "gmm":
+            out[i] = quantized_cdf(gmm_pmf(np.asarray(p.codes), p.k, a, b))
+        else:  # "shift"
+            row = tables.cdfs[t, : tables.cdf_lengths[t]]
+            out[i] = quantized_cdf(shifted_pmf(row, a, float(side_shift(p.codes[0])),
+                                               float(scale_multiplier(p.codes[1]))))
+    for fam, which in main.items():
+        if not which:
+            continue
+        ts = np.array([items[i][0] for i in which])
+        codes = np.array([items[i][1].codes for i in which])
+        halves = tables.offsets[ts].astype(np.int64) + tables.cdf_lengths[ts] - 3
+        std = tables.scales[ts] * MULTIPLIERS[codes[:, -1]]  # the scale code is last
+        pmfs = gg_pmfs(std, codes[:, 0], halves) if fam == "gg" else gauss0_pmfs(std, halves)
+        for i, pmf in zip(which, pmfs, strict=True):
+            out[i] = quantized_cdf(pmf)
+    return out  # type: ignore[return-value]
 
 
 def adapt_row(tables: TableSet, t: int, hist: np.ndarray, prior: int) -> np.ndarray:
@@ -108,21 +126,55 @@ def adapt_row(tables: TableSet, t: int, hist: np.ndarray, prior: int) -> np.ndar
 
 @dataclass
 class KeyState:
-    """Per (information type, frame type): parameters in force and symbol history."""
+    """Per (information type, frame type): parameters in force and symbol history.
+
+    The history is kept as the symbols' flat (table, bin) indices and summed into counts
+    only when a table adapts (:meth:`history`): most streams of a GOP never read it.
+    ``hist`` is never modified in place (states may share it)."""
 
     in_force: dict[int, TableParams] = field(default_factory=dict)
     hist: np.ndarray | None = None  # [tables, bins] counts since the last I frame
     frames: int = 0
+    _pending: list = field(default_factory=list, repr=False)  # (flat index, counts)
+    _shape: tuple[int, int] = (0, 0)
 
     def observe(self, tables: TableSet, ts: np.ndarray, idx: np.ndarray,
-                counts: np.ndarray) -> None:
-        """Add symbols (table, bin, count) to the history."""
-        width = int(tables.cdf_lengths.max()) - 1
-        if self.hist is None:
-            self.hist = np.zeros((len(tables), width), dtype=np.int64)
-        # O(symbols), not O(tables x bins): the widest scale table has thousands of bins
-        np.add.at(self.hist.reshape(-1), ts * width + idx, np.asarray(counts, np.int64))
+                counts: np.ndarray | None = None) -> None:
+        """Add symbols (table, bin, count; count 1 when ``counts`` is None)."""
+        self._shape = (len(tables), int(tables.cdf_lengths.max()) - 1)
+        self._pending.append((ts * self._shape[1] + idx,
+                              np.ones(len(ts)) if counts is None else counts))
         self.frames += 1
+
+    def observe_symbols(self, tables: TableSet, symbols: np.ndarray,
+                        table_index: np.ndarray) -> None:
+        """Add a decoded stream's symbols (an escaped one counts in its escape bin); the
+        bins are worked out only if the history is ever read."""
+        self._shape = (len(tables), int(tables.cdf_lengths.max()) - 1)
+        self._pending.append((tables, symbols, table_index))
+        self.frames += 1
+
+    def _flat(self, item: tuple) -> tuple[np.ndarray, np.ndarray]:
+        if len(item) == 2:
+            return item
+        tables, symbols, table_index = item
+        attrs = TableAttrs.of(tables)
+        ts = table_index.astype(np.int64)
+        v = symbols.astype(np.int64) - attrs.a[ts]
+        idx = np.where((v >= 0) & (v < attrs.n[ts]), v, attrs.n[ts])
+        return ts * self._shape[1] + idx, np.ones(len(ts))
+
+    def history(self) -> np.ndarray | None:
+        """Counts ``[tables, bins]`` of every symbol observed (None before any)."""
+        if self._pending:
+            where, counts = (np.concatenate(x) for x in zip(
+                *(self._flat(it) for it in self._pending), strict=True))
+            self._pending = []
+            size = self._shape[0] * self._shape[1]
+            add = np.bincount(where, weights=counts, minlength=size).astype(np.int64)
+            self.hist = add.reshape(self._shape) if self.hist is None else self.hist + \
+                add.reshape(self.hist.shape)
+        return self.hist
 
 
 @dataclass

@@ -17,11 +17,11 @@ from scipy.special import ndtr
 from .coder import _bypass_bits
 from .families import (
     ESCAPE_MASS,
+    GG_ALPHAS,
+    GG_SHAPES,
     NCODES,
     SIDE_SIGMA_MIN,
     gg_abs_cdf,
-    gg_alpha,
-    gg_shape,
     scale_multiplier,
     side_shift,
 )
@@ -173,8 +173,7 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
 
 # the generalized Gaussian's shape and scale factor per code, once (not per pair), as
 # fits need them for every candidate
-_GG_SHAPES = gg_shape(np.arange(NCODES))
-_GG_ALPHA = gg_alpha(_GG_SHAPES)
+_GG_SHAPES, _GG_ALPHA = GG_SHAPES, GG_ALPHAS
 
 
 def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
