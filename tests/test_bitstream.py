@@ -1,10 +1,10 @@
-import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amgap.bitstream import FrameRecord, Header, StreamRecord, pack, parse
+from amgap.bitstream.container import uvar
 from amgap.errors import BitstreamError
 
 
@@ -52,11 +52,41 @@ def test_every_truncation_is_refused():
 
 def test_huge_length_fields_do_not_allocate():
     h, frames = _sample()
-    data = bytearray(pack(h, frames[:1]))
+    data = pack(h, frames[:1])
     hdr_end = len(pack(h, []))
-    data[hdr_end:hdr_end + 4] = struct.pack(">I", 0xFFFFFFF0)
+    n = next(k for k in range(1, 6) if data[hdr_end + k - 1] < 0x80)
+    data = data[:hdr_end] + uvar(0xFFFFFFF0) + data[hdr_end + n:]
     with pytest.raises(BitstreamError, match="bad length"):
-        parse(bytes(data))
+        parse(data)
+
+
+@given(st.integers(0, (1 << 32) - 1))
+def test_uvar_roundtrip_shortest_form(value):
+    from amgap.bitstream.container import _Cursor
+
+    b = uvar(value)
+    assert len(b) == max(1, -(-value.bit_length() // 7))
+    cur = _Cursor(b, "test")
+    assert cur.uvar("x") == value and cur.pos == len(b)
+
+
+@pytest.mark.parametrize("raw", [b"\x80\x00", b"\xff\xff\xff\xff\x7f",
+                                 b"\x80\x80\x80\x80\x80\x01", b"\x80"])
+def test_uvar_refuses_long_forms_overflow_and_truncation(raw):
+    from amgap.bitstream.container import _Cursor
+
+    with pytest.raises(BitstreamError, match="variable-length|truncated"):
+        _Cursor(raw, "test").uvar("x")
+
+
+def test_record_fields_are_uvars_where_the_syntax_says():
+    """A one-frame file is exactly the bytes the syntax tables add up to."""
+    h, frames = _sample()
+    f = frames[0]
+    body = 1 + len(uvar(f.display_index)) + 8 + 1 + sum(
+        1 + len(uvar(len(s.params))) + len(s.params) + len(uvar(len(s.data))) + len(s.data)
+        for s in f.streams)
+    assert len(pack(h, frames[:1])) - len(pack(h, [])) == len(uvar(body)) + body + 4
 
 
 def test_header_limits():

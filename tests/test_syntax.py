@@ -10,6 +10,7 @@ from amgap.bitstream import FrameRecord, Header, StreamRecord, pack, parse
 from amgap.bitstream.syntax import (
     FRAME_FIELDS,
     HEADER_FIELDS,
+    RECORD_FIELDS,
     STREAM_FIELDS,
     FrameType,
     GopId,
@@ -43,7 +44,7 @@ def _doc_rows() -> dict[str, tuple[str, str]]:
     return rows
 
 
-@pytest.mark.parametrize("field", HEADER_FIELDS + FRAME_FIELDS + STREAM_FIELDS,
+@pytest.mark.parametrize("field", HEADER_FIELDS + RECORD_FIELDS + FRAME_FIELDS + STREAM_FIELDS,
                          ids=lambda f: f.name)
 def test_docs_list_every_field_with_its_width(field):
     rows = _doc_rows()

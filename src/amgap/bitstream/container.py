@@ -14,14 +14,24 @@ from dataclasses import dataclass, field
 
 from .._fs import atomic_write
 from ..errors import BitstreamError
-from .syntax import FRAME_FIELDS, HEADER_FIELDS, HEADER_STRUCT, STREAM_FIELDS, FrameType, StreamKind
+from .syntax import (
+    FRAME_FIELDS,
+    HEADER_FIELDS,
+    HEADER_STRUCT,
+    RECORD_FIELDS,
+    STREAM_FIELDS,
+    UVAR,
+    UVAR_MAX_BYTES,
+    FrameType,
+    StreamKind,
+)
 
 __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "pack_header",
            "pack_frame", "parse",
            "write_file", "read_file", "LIMITS"]
 
 MAGIC = b"\x8bAMG\r\n\x1a\n"
-VERSION = 2  # 2: reparameterization syntax v2 (per frame type state, adaptation)
+VERSION = 3  # 3: uvar lengths and indices; 2: reparameterization syntax v2
 
 LIMITS = {
     "dimension": 16384,
@@ -33,9 +43,23 @@ LIMITS = {
 }
 
 _HEADER = HEADER_STRUCT  # fixed part of the header body (syntax.HEADER_FIELDS)
-_FRAME = ">" + "".join(f.code for f in FRAME_FIELDS)
-_KIND_PLEN = ">" + "".join(f.code for f in STREAM_FIELDS[:2])
-_DLEN = ">" + STREAM_FIELDS[2].code
+
+
+def uvar(value: int) -> bytes:
+    """``value`` as a ``uvar`` (``syntax.UVAR``)."""
+    if not 0 <= value < 1 << 32:
+        raise ValueError(f"uvar out of range: {value}")
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _pack_fields(fields, values) -> bytes:
+    return b"".join(uvar(v) if f.code == UVAR else struct.pack(">" + f.code, v)
+                    for f, v in zip(fields, values, strict=True))
 
 
 @dataclass
@@ -82,15 +106,16 @@ def pack_header(h: Header) -> bytes:
 
 
 def pack_frame(f: FrameRecord) -> bytes:
-    parts = [struct.pack(_FRAME, f.frame_type, f.display_index, f.recon_checksum,
-                         len(f.streams))]
+    kind, plen, dlen = STREAM_FIELDS
+    parts = [_pack_fields(FRAME_FIELDS, (f.frame_type, f.display_index, f.recon_checksum,
+                                         len(f.streams)))]
     for s in f.streams:
-        parts.append(struct.pack(_KIND_PLEN, s.kind, len(s.params)))
-        parts.append(s.params)
-        parts.append(struct.pack(_DLEN, len(s.data)))
-        parts.append(s.data)
+        parts += [_pack_fields((kind, plen), (s.kind, len(s.params))), s.params,
+                  _pack_fields((dlen,), (len(s.data),)), s.data]
     body = b"".join(parts)
-    return struct.pack(">I", len(body)) + body + struct.pack(">I", zlib.crc32(body))
+    length, crc = RECORD_FIELDS
+    return _pack_fields((length,), (len(body),)) + body + \
+        _pack_fields((crc,), (zlib.crc32(body),))
 
 
 def pack(header: Header, frames: list[FrameRecord]) -> bytes:
@@ -112,6 +137,21 @@ class _Cursor:
     def unpack(self, fmt: str):
         s = struct.Struct(fmt)
         return s.unpack(self.take(s.size))
+
+    def uvar(self, name: str) -> int:
+        value = 0
+        for i in range(UVAR_MAX_BYTES):
+            (byte,) = self.take(1)
+            value |= (byte & 0x7F) << (7 * i)
+            if not byte & 0x80:
+                if (i and not byte) or value >= 1 << 32:  # not the shortest form / too big
+                    break
+                return value
+        raise BitstreamError(f"{self.where}: bad {name} (malformed variable-length integer)")
+
+    def fields(self, fields) -> list:
+        return [self.uvar(f.name) if f.code == UVAR else self.unpack(">" + f.code)[0]
+                for f in fields]
 
 
 def _parse_header(cur: _Cursor) -> Header:
@@ -156,7 +196,8 @@ def _parse_header(cur: _Cursor) -> Header:
 
 def _parse_frame(cur: _Cursor, index: int) -> FrameRecord:
     where = f"frame record {index}"
-    (length,) = cur.unpack(">I")
+    cur.where = where
+    (length,) = cur.fields(RECORD_FIELDS[:1])
     if length > LIMITS["record_bytes"] or length > len(cur.buf) - cur.pos - 4:
         raise BitstreamError(f"{where}: truncated or bad length {length}")
     body = cur.take(length)
@@ -164,18 +205,18 @@ def _parse_frame(cur: _Cursor, index: int) -> FrameRecord:
     if zlib.crc32(body) != crc:
         raise BitstreamError(f"{where}: CRC mismatch (corrupt data)")
     bc = _Cursor(body, where)
-    ftype, display, checksum, n_streams = bc.unpack(_FRAME)
+    ftype, display, checksum, n_streams = bc.fields(FRAME_FIELDS)
     if ftype >= len(FrameType):
         raise BitstreamError(f"{where}: bad frame type {ftype}")
     if n_streams > LIMITS["streams"]:
         raise BitstreamError(f"{where}: bad stream count {n_streams}")
     streams = []
     for _ in range(n_streams):
-        kind, plen = bc.unpack(_KIND_PLEN)
+        kind, plen = bc.fields(STREAM_FIELDS[:2])
         if kind >= len(StreamKind):
             raise BitstreamError(f"{where}: bad stream kind {kind}")
         params = bc.take(plen)
-        (dlen,) = bc.unpack(_DLEN)
+        (dlen,) = bc.fields(STREAM_FIELDS[2:])
         streams.append(StreamRecord(kind, bc.take(dlen), params))
     if bc.pos != len(body):
         raise BitstreamError(f"{where}: {len(body) - bc.pos} unexpected trailing bytes")

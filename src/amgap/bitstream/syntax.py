@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 __all__ = ["GopId", "ModelSource", "ReparamMode", "StreamKind", "FrameType", "Field",
-           "HEADER_FIELDS", "HEADER_STRUCT", "FRAME_FIELDS", "STREAM_FIELDS", "names",
-           "from_name"]
+           "HEADER_FIELDS", "HEADER_STRUCT", "RECORD_FIELDS", "FRAME_FIELDS", "STREAM_FIELDS",
+           "UVAR", "UVAR_MAX_BYTES", "names", "from_name"]
 
 
 class _Named(IntEnum):
@@ -84,11 +84,19 @@ def from_name(ids: type[_Named], name: str) -> _Named:
 
 @dataclass(frozen=True)
 class Field:
-    """One fixed-width field: its name in ``Header``/docs, ``struct`` code, docs type."""
+    """One field: its name in ``Header``/docs, ``struct`` code (``V``: a ``uvar``), docs
+    type."""
 
     name: str
     code: str
     doc_type: str
+
+
+# uvar: an unsigned integer < 2^32 in 1..5 bytes, 7 bits per byte, least significant
+# group first, high bit set on every byte but the last; the shortest form only. Lengths
+# and indices are uvars: at QCIF, u32 lengths were 4 % of a file.
+UVAR = "V"
+UVAR_MAX_BYTES = 5
 
 
 # header_body, after which come model_name_length (u8) and model_name (UTF-8)
@@ -104,13 +112,17 @@ HEADER_FIELDS: tuple[Field, ...] = (
 )
 HEADER_STRUCT = struct.Struct(">" + "".join(f.code for f in HEADER_FIELDS))
 
+# frame record: record_length, the record_body, then record_crc
+RECORD_FIELDS: tuple[Field, ...] = (
+    Field("record_length", UVAR, "uvar"), Field("record_crc", "I", "u32"),
+)
 # record_body: these, then num_streams stream entries
 FRAME_FIELDS: tuple[Field, ...] = (
-    Field("frame_type", "B", "u8"), Field("display_index", "I", "u32"),
+    Field("frame_type", "B", "u8"), Field("display_index", UVAR, "uvar"),
     Field("recon_checksum", "8s", "8 bytes"), Field("num_streams", "B", "u8"),
 )
 # stream: kind and params_length, the params, then data_length and the rANS data
 STREAM_FIELDS: tuple[Field, ...] = (
-    Field("kind", "B", "u8"), Field("params_length", "I", "u32"),
-    Field("data_length", "I", "u32"),
+    Field("kind", "B", "u8"), Field("params_length", UVAR, "uvar"),
+    Field("data_length", UVAR, "uvar"),
 )

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from .._fs import atomic_write
+from ..bitstream import container as _container
 
 __all__ = ["Job", "job_key", "run_job"]
 
@@ -25,6 +26,8 @@ __all__ = ["Job", "job_key", "run_job"]
 # (2: MS-SSIM through amgap.metrics, labelled scales; PSNR-YUV added; 3: fps, kbps and
 # per-frame results).
 METRICS_VERSION = 3
+# and with the container format: a job's rate is its file's bytes
+BITSTREAM_VERSION = _container.VERSION
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def job_key(job: Job, weights_hash: str) -> str:
     settings = {k: v for k, v in asdict(job).items() if k not in skip}
     blob = json.dumps({"input": _file_digest(job.video), "weights": weights_hash,
                        "settings": settings, "amgap": __version__,
-                       "metrics": METRICS_VERSION}, sort_keys=True)
+                       "metrics": METRICS_VERSION, "format": BITSTREAM_VERSION},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
