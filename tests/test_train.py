@@ -4,13 +4,14 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from fractions import Fraction
 
 import pytest
 import torch
 
 from amgap.io import write_y4m
-from amgap.models import load_checkpoint
+from amgap.models import load_checkpoint, weights_hash
 from amgap.train import TrainConfig, snapshot, train
 
 TINY = {"mid": 16, "latent": 16, "hyper": 16, "hyper_depth": 2}
@@ -86,6 +87,14 @@ def test_b_frame_training_over_a_frozen_base(tmp_path, tiny_video):
     assert [s.ftype.name for s in res.stats] == ["I", "I", "B"]
     h, recs = parse(res.to_bytes())
     assert decode_video(h, recs, load_checkpoint(final)).verified
+    # fine-tuned over another base: the checkpoint names that base, not its init's
+    base2 = train(TrainConfig(**{**asdict(_cfg(tmp_path / "base2", tiny_video, 1)),
+                                 "seed": 7}), progress=False)
+    cfg2 = TrainConfig(**{**asdict(cfg), "out": str(tmp_path / "b2"), "init": str(final),
+                          "config": {**cfg.config, "base": str(base2)}})
+    again = load_checkpoint(train(cfg2, progress=False))
+    assert again.config["base"] == str(base2)
+    assert weights_hash(again.base.model) == weights_hash(load_checkpoint(base2).model)
 
 
 def _weights(path):

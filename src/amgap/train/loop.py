@@ -325,7 +325,10 @@ def _save_weights(path: Path, run: _Run, cfg: TrainConfig, sources, world: int) 
     """The trained weights as a checkpoint (entropy tables rebuilt) with their card."""
     saved = run.saved.eval().cpu()
     saved.update(force=True)
-    card = {"arch": cfg.arch, "config": getattr(saved, "config_dict", dict)(),
+    config = getattr(saved, "config_dict", dict)()
+    if get_codec(cfg.arch).base_default is not None and (cfg.config or {}).get("base"):
+        config["base"] = cfg.config["base"]  # the base it was trained over, not its init's
+    card = {"arch": cfg.arch, "config": config,
             "lambda": cfg.lmbda, "steps": run.step, "wall_s": round(run.wall, 1),
             "training": {**asdict(cfg), "sources": sources, "world_size": world}}
     save_checkpoint(path, saved, cfg.arch, card["config"], card)
