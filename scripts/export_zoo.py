@@ -51,9 +51,14 @@ def _rd(res, frames) -> dict:
 
 
 def lineage(path: Path) -> list[dict]:
-    """The chain of training runs behind a checkpoint (each run's init, recursively)."""
+    """The chain of training runs behind a checkpoint (each run's init, recursively); a
+    shipped zoo file in the chain contributes the lineage on its card."""
     out = []
     while path and Path(path).is_file():
+        if str(path).endswith(ZOO_SUFFIX):  # shipped weights: their card holds the rest
+            card = Path(str(path)[: -len(ZOO_SUFFIX)] + ".json")
+            out += json.loads(card.read_text()).get("lineage") or [] if card.exists() else []
+            break
         card = torch.load(path, map_location="cpu", weights_only=False).get("card") or {}
         tr = card.get("training", {})
         out.append({"run": str(Path(path).parent), "steps": card.get("steps"),
@@ -102,6 +107,7 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
     # lossless; buffers (scale table, bounds, CDF tables) keep their dtype
     params = {n for n, _ in model.named_parameters()}
     sd = {k: (v.half() if k in params else v) for k, v in model.state_dict().items()}
+    chain = lineage(run / "final.pth")  # before the file it may start from is replaced
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     out = WEIGHTS_DIR / f"{name}-q{q}{ZOO_SUFFIX}"
     card = dict(ckpt.get("card") or {})
@@ -121,8 +127,8 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
         "exported": datetime.date.today().isoformat(),
         "file_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "storage": "float16 weights, float32 at load; entropy tables rebuilt after rounding",
-        "lineage": lineage(run / "final.pth"),
-        "total_steps": sum(r["steps"] or 0 for r in lineage(run / "final.pth")),
+        "lineage": chain,
+        "total_steps": sum(r["steps"] or 0 for r in chain),
         "x264_reference_carphone": x264,
     })
     card.update(measure(shipped, frames, base))
