@@ -289,3 +289,22 @@ def test_batched_fits_equal_one_fit_per_stream():
         fcodes = [np.full(len(f), c) for c in together[1]]
         assert np.isclose((log2q(fam, attrs, p, codes) * p.cs).sum(),
                           (log2q(fam, attrs, f, fcodes) * f.cs).sum())
+
+
+def test_row_cache_overflow_keeps_the_rows_asked_for():
+    """Rows asked for together survive the bounded cache being emptied midway."""
+    from compressai.entropy_models import GaussianConditional
+    from compressai.models.base import get_scale_table
+
+    from amgap.entropy.state import TableParams, build_row
+
+    gc = GaussianConditional(None)
+    gc.update_scale_table(get_scale_table()[:8])
+    tabs = TableSet.from_gaussian_conditional(gc)
+    rp = Reparameterizer("optimal")
+    items = [(t, TableParams("gauss0", 1, (c,))) for t in range(8) for c in range(3)]
+    rp.rows(tabs, items[:12])
+    rp._rows.update({("filler", i): None for i in range(8192 - 12)})
+    got = rp.rows(tabs, items)  # 12 cached, 12 new: the cache overflows
+    assert all(np.array_equal(r, build_row(tabs, t, p))
+               for (t, p), r in zip(items, got, strict=True))

@@ -70,9 +70,10 @@ class Reparameterizer:
         """Rows of ``(table, parameters)`` items, those not built before in one batch."""
         keys = [(id(tables), t, p) for t, p in items]
         todo = [i for i, k in enumerate(keys) if k not in self._rows]
+        if len(self._rows) + len(todo) > 8192:  # bounded cache: start afresh
+            self._rows.clear()
+            todo = list(range(len(keys)))
         if todo:
-            if len(self._rows) + len(todo) > 8192:
-                self._rows.clear()
             for i, r in zip(todo, build_rows(tables, [items[i] for i in todo]), strict=True):
                 self._rows[keys[i]] = r
         return [self._rows[k] for k in keys]
