@@ -18,6 +18,26 @@ def test_slim_widths_read_from_a_raw_state_dict(tmp_path):
     assert make_codec(got).pad_multiple == 16 * 2 ** 3
 
 
+def test_slim_with_a_wider_i_frame_codec_roundtrips(tmp_path):
+    """img_mid/img_latent widen the I-frame codec alone; read back from the weights, and
+    I and P frames still decode exactly."""
+    from amgap.bitstream import parse
+    from amgap.coding import decode_video, encode_video
+
+    cfg = {"mid": 16, "latent": 16, "hyper": 8, "hyper_depth": 2, "img_mid": 24,
+           "img_latent": 32}
+    ref = init_model("ssf-slim", 2, cfg)
+    assert ref.model.img_encoder[0].out_channels == 24
+    assert ref.model.res_encoder[0].out_channels == 16
+    torch.save(ref.model.state_dict(), tmp_path / "raw.pth")
+    got = load_checkpoint(tmp_path / "raw.pth", arch="ssf-slim")
+    assert got.config == cfg and got.weights_hash == ref.weights_hash
+    frames = [torch.rand(3, 64, 64) for _ in range(3)]
+    res = encode_video(frames, got, fps=25, num_frames=3)
+    assert [s.ftype.name for s in res.stats] == ["I", "P", "P"]
+    assert decode_video(*parse(res.to_bytes()), got).verified
+
+
 def test_model_errors_are_one_line(tmp_path):
     torch.save({"state_dict": {"g_a.0.weight": torch.zeros(4, 3, 5, 5)}, "epoch": 1},
                tmp_path / "bad.pth")

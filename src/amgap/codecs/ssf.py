@@ -45,6 +45,15 @@ class SlimConfig:
     # 640-px frame (CompressAI issue #307). N > 0: a displacement in [-1, 1] coordinates
     # of an N-pixel frame, i.e. fixed pixel units; training on N-px crops is unchanged.
     flow_ref: int = 0
+    # Widths of the I-frame codec alone (0: ``mid`` / ``latent``). Its transform, not its
+    # rate, caps the shipped models' PSNR (benchmarks/transform_ceiling.py), and the
+    # I frame is the reference every P frame starts from.
+    img_mid: int = 0
+    img_latent: int = 0
+
+    @property
+    def img_widths(self) -> tuple[int, int]:
+        return self.img_mid or self.mid, self.img_latent or self.latent
 
     @property
     def latent_stride(self) -> int:
@@ -64,9 +73,10 @@ class SlimScaleSpaceFlow(ScaleSpaceFlow):
         CompressionModel.__init__(self)
         c = config or SlimConfig()
         self.config = c
-        self.img_encoder = analysis_stack(3, c.mid, c.latent)
-        self.img_decoder = synthesis_stack(c.latent, c.mid, 3)
-        self.img_hyperprior = SlimHyperprior(c.latent, c.hyper, c.hyper_depth)
+        im, il = c.img_widths
+        self.img_encoder = analysis_stack(3, im, il)
+        self.img_decoder = synthesis_stack(il, im, 3)
+        self.img_hyperprior = SlimHyperprior(il, c.hyper, c.hyper_depth)
         self.res_encoder = analysis_stack(3, c.mid, c.latent)
         self.res_decoder = synthesis_stack(2 * c.latent, c.mid, 3)
         self.res_hyperprior = SlimHyperprior(c.latent, c.hyper, c.hyper_depth)
@@ -182,10 +192,13 @@ def slim_config_from_state_dict(sd: Mapping) -> dict:
     """Widths of a slim SSF read from its weights (the motion VAE keeps the defaults)."""
     depth = sum(1 for k in sd if k.startswith("img_hyperprior.hyper_encoder.")
                 and k.endswith(".weight"))
-    return {"mid": int(sd["img_encoder.0.weight"].shape[0]),
-            "latent": int(sd["img_encoder.6.weight"].shape[0]),
-            "hyper": int(sd["img_hyperprior.hyper_encoder.0.weight"].shape[0]),
-            "hyper_depth": depth}
+    out = {"mid": int(sd["res_encoder.0.weight"].shape[0]),
+           "latent": int(sd["res_encoder.6.weight"].shape[0]),
+           "hyper": int(sd["img_hyperprior.hyper_encoder.0.weight"].shape[0]),
+           "hyper_depth": depth}
+    img = {"img_mid": int(sd["img_encoder.0.weight"].shape[0]),
+           "img_latent": int(sd["img_encoder.6.weight"].shape[0])}
+    return out | {k: v for k, v in img.items() if v != out[k[4:]]}  # only when they differ
 
 
 @register_codec("ssf-slim", adapter=_ssf_adapter, frame_types=(FrameType.I, FrameType.P),
