@@ -140,7 +140,8 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
         log = Path(step["run"]) / "log.jsonl"
         if log.exists():
             (LOGS_DIR / name).mkdir(parents=True, exist_ok=True)
-            shutil.copy(log, LOGS_DIR / name / f"{Path(step['run']).name}.log.jsonl")
+            run_dir = Path(step["run"])  # e.g. runs/v2/q4 -> v2_q4.log.jsonl
+            shutil.copy(log, LOGS_DIR / name / f"{run_dir.parent.name}_{run_dir.name}.log.jsonl")
     return card
 
 
