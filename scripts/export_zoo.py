@@ -113,7 +113,9 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
     card = dict(ckpt.get("card") or {})
     config = dict(ckpt["config"])
     if ckpt["arch"] == "ssf-slim":
-        config.setdefault("flow_ref", int(card.get("training", {}).get("crop", 128)))
+        # trained with flow_ref 0 (CompressAI's units) on N-px crops = flow_ref N
+        if not config.get("flow_ref"):
+            config["flow_ref"] = int(card.get("training", {}).get("crop", 128))
         card["config"] = config
     if base:  # B models: the shipped base is the zoo I/P model of the same quality
         config["base"] = base
@@ -121,7 +123,6 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
     buf = io.BytesIO()
     torch.save({"arch": ckpt["arch"], "config": config, "state_dict": sd, "card": card}, buf)
     out.write_bytes(lzma.compress(buf.getvalue(), preset=9))
-    shipped = load_checkpoint(out, name=name, quality=q)
     card.update({
         "name": name, "quality": q, "amgap_version": __version__,
         "exported": datetime.date.today().isoformat(),
@@ -131,10 +132,13 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
         "total_steps": sum(r["steps"] or 0 for r in chain),
         "x264_reference_carphone": x264,
     })
-    card.update(measure(shipped, frames, base))
     card.pop("file", None)
-    (WEIGHTS_DIR / f"{name}-q{q}.json").write_text(json.dumps(card, indent=1, ensure_ascii=False)
-                                                   + "\n")
+    path = WEIGHTS_DIR / f"{name}-q{q}.json"
+    path.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+    # measured as a user loads it (zoo name and card), so that the header, and so the
+    # file size, are those of `amgap encode --model NAME`
+    card.update(measure(load_zoo(name, q), frames, base))
+    path.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
     LOGS_DIR.mkdir(exist_ok=True)
     for step in card["lineage"]:  # the log of every run behind this model, once per run
         log = Path(step["run"]) / "log.jsonl"
