@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,9 +26,10 @@ from PIL import Image
 from amgap.coding import encode_video
 from amgap.io import open_video
 from amgap.models import load_checkpoint, load_zoo
+from amgap.train.data import OPENCV_DATA
 from amgap.zoo import zoo_entries
 
-STILLS = Path("/usr/share/doc/opencv-doc/examples/data")
+STILLS = OPENCV_DATA  # the photographs recipe v2 trains I frames on
 
 
 def image(name: str) -> torch.Tensor:

@@ -201,7 +201,7 @@ def _parse_frame(cur: _Cursor, index: int) -> FrameRecord:
     if length > LIMITS["record_bytes"] or length > len(cur.buf) - cur.pos - 4:
         raise BitstreamError(f"{where}: truncated or bad length {length}")
     body = cur.take(length)
-    (crc,) = cur.unpack(">I")
+    (crc,) = cur.fields(RECORD_FIELDS[1:])
     if zlib.crc32(body) != crc:
         raise BitstreamError(f"{where}: CRC mismatch (corrupt data)")
     bc = _Cursor(body, where)

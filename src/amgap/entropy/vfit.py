@@ -150,8 +150,8 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
     shape = np.broadcast_shapes(code.shape, np.shape(codes[1]), av.shape)
     c0 = np.broadcast_to(code, shape).reshape(-1, av.size)
     c1 = np.broadcast_to(np.asarray(codes[1]), shape).reshape(-1, av.size)
-    beta = _GG_SHAPES[c0]
-    alpha = s * scale_multiplier(c1) * _GG_ALPHA[c0]
+    beta = GG_SHAPES[c0]
+    alpha = s * scale_multiplier(c1) * GG_ALPHAS[c0]
 
     def g(u: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return gg_abs_cdf(u[cols], alpha[:, cols], beta[:, cols])
@@ -173,7 +173,6 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
 
 # the generalized Gaussian's shape and scale factor per code, once (not per pair), as
 # fits need them for every candidate
-_GG_SHAPES, _GG_ALPHA = GG_SHAPES, GG_ALPHAS
 
 
 def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
