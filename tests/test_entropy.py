@@ -133,3 +133,21 @@ def test_lazy_history_counts_every_observed_symbol():
             ref[t, k if 0 <= k < n else n] += 1
         np.testing.assert_array_equal(st.history(), ref)
     assert st.frames == 3
+
+
+@pytest.mark.parametrize("n,mult", [(1, 1.0), (2, 1.0), (37, 1.0), (900, 1.0), (20_000, 1.0),
+                                    (3_000, 3.0)])
+def test_rans_bytes_are_predicted_from_exact_bits(tables, n, mult):
+    """The planner settles candidates on bytes computed from exact bits (plan.rans_bytes):
+    every prediction it makes must be the coder's length (escapes included)."""
+    from amgap.entropy.plan import rans_bytes
+
+    _, main = tables
+    told = 0
+    for seed in range(40 if n < 5_000 else 6):
+        sym, idx = _gauss_stream(main, n, 100 + seed, scale_mult=mult)
+        pred = rans_bytes(ideal_bits(sym, idx, main), n)
+        if pred is not None:
+            told += 1
+            assert pred == len(rans_encode(sym, idx, main))
+    assert told >= 3  # the prediction is not always declined

@@ -18,7 +18,10 @@ from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
 
 CODE_BITS = 10
-_WIDE = {False: [(1, "shift")], True: [(1, "gauss0"), (3, "gg")]}
+# The stream-wide "shift" family (side streams, family 1) stays in the syntax but is not
+# planned: on 12 streams (carphone and bikes, q1 and q4, ssf/aivc/lhbdc GOPs) it saved
+# 1 byte in all, for a fifth of the planning time at QCIF.
+_WIDE = {False: [], True: [(1, "gauss0"), (3, "gg")]}
 # Per-table generalized Gaussians (family 2) stay in the syntax but are not planned:
 # on the zoo they saved <= 0.1 % of the file beside the stream-wide one, for 40 % of the
 # planning time (measured on carphone and bikes, ssf GOP, q1 and q4).
@@ -102,11 +105,13 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
     st0 = rp.state.get(key) if keep_state else None
     st0 = st0 or rp_mod.KeyState()
     kd = _key_data(streams, inters, st0)
-    plans = [[None] * len(streams), paper_plans(rp, kd, streams, st0)]
+    costed = [evaluate(rp, kd, streams, p, st0)
+              for p in ([None] * len(streams), paper_plans(rp, kd, streams, st0))]
     if rp.mode == "optimal":
-        plans += [dp_plans(kd, fam_id, fam, st0) for fam_id, fam in _PER_TABLE[kd.main]]
-        plans.append(wide_plans(kd))
-    costed = [evaluate(rp, kd, streams, p, st0) for p in plans]
+        costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
+                   for fam_id, fam in _PER_TABLE[kd.main]]
+        if _WIDE[kd.main]:
+            costed.append(evaluate(rp, kd, streams, wide_plans(kd), st0))
     best = _smallest(costed, streams)
     rp.state[key] = best.final
     return best.results
@@ -118,23 +123,24 @@ def _learned(s) -> rp_mod.StreamReparam:
     return rp_mod.StreamReparam(b"", s.tables, s.table_index, bits, bits, 0)
 
 
-# rANS64 writes whole 32-bit words after an 8-byte final state: a stream's bytes exceed
-# its exact bits / 8 by more than 4 and at most 8 bytes (measured: 4.01..8.00 on 404
-# streams), so two codings of one stream differ from their exact bits by < 4 bytes;
-# 1 byte more covers the coder's rounding (< 1e-4 bit per symbol on 10^5 symbols).
-_STREAM_SLACK_BITS = 8 * 5
+# rANS64 writes whole 32-bit words after an 8-byte final state: a stream of exact
+# length E bits takes 8 + 4 * floor(E / 32) bytes (the state carries the last E mod 32
+# bits; 240 of 240 streams measured, carphone and bikes, q1 and q4). The coder's integer
+# arithmetic moves the real length by < 2^-15 bit per symbol from E, so the formula is
+# trusted unless E lies that close to a word boundary; such streams are coded to know.
+_STREAM_SLACK_BITS = 8 * 5  # two codings of one stream: bytes - E/8 in (4, 8], + 1
 
 
 def _smallest(costed: list[Costed], streams) -> Costed:
     """The cheapest in exact bits; candidates that could still be smaller in bytes (within
-    the rANS slack of every stream they code differently) are settled on real bytes, so
+    the rANS slack of every stream they code differently) are settled on file bytes, so
     that file sizes keep ``optimal <= paper <= off`` (candidates: off, paper, ...)."""
     best = min(costed, key=lambda c: c.total)  # first of equals: the simplest
     close = [c for c in costed if c is best or c.total - best.total < _slack(c, best, streams)]
     if len(close) == 1:
         return best
     coded: dict[tuple, bytes] = {}
-    return min(close, key=lambda c: _real_bytes(c, streams, coded))
+    return min(close, key=lambda c: _file_bytes(c, streams, coded))
 
 
 def _same(a, b) -> bool:
@@ -151,16 +157,37 @@ def _slack(c: Costed, best: Costed, streams) -> float:
     return slack
 
 
-def _real_bytes(c: Costed, streams, coded: dict[tuple, bytes]) -> int:
-    """File bytes of a candidate; the rANS bytes are kept for the stream writer, and a
-    stream coded identically by several candidates is coded once."""
+def rans_bytes(exact_bits: float, n_symbols: int) -> int | None:
+    """Bytes :func:`.coder.rans_encode` writes for a stream of ``exact_bits`` (None when
+    too close to a word boundary to tell without coding)."""
+    if n_symbols == 0:
+        return 0
+    if n_symbols == 1:  # coded twice (rans_encode)
+        exact_bits, n_symbols = 2 * exact_bits, 2
+    words = exact_bits / 32.0
+    margin = (1.0 + n_symbols * 2.0 ** -15) / 32.0
+    k = np.floor(words)
+    if words - k < margin or k + 1 - words < margin:
+        return None
+    return 8 + 4 * int(k)
+
+
+def _file_bytes(c: Costed, streams, coded: dict[tuple, bytes]) -> int:
+    """File bytes of a candidate: from exact bits where they tell, else coded (the rANS
+    bytes are kept for the stream writer; a stream coded identically by several
+    candidates is coded once)."""
+    total = 0
     for i, (s, r) in enumerate(zip(streams, c.results, strict=True)):
-        key = (i, r.payload, r.coded_bits)
-        if r.data is None:
-            r.data = coded[key] if key in coded else rans_encode(s.symbols, r.table_index,
-                                                                 r.tables)
-        coded[key] = r.data
-    return sum(len(r.payload) + len(r.data) for r in c.results)
+        n = None if r.data is not None else rans_bytes(r.coded_bits, int(s.symbols.size))
+        if n is None:
+            key = (i, r.payload, r.coded_bits)
+            if r.data is None:
+                r.data = coded[key] if key in coded else rans_encode(
+                    s.symbols, r.table_index, r.tables)
+            coded[key] = r.data
+            n = len(r.data)
+        total += len(r.payload) + n
+    return total
 
 
 # ------------------------------------------------------------------------ paper --
@@ -312,16 +339,27 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
     return out, on, priors
 
 
-def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float):
+def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float, blocked=None):
     """Per table (all at once), the cheapest sequence of choices over the key's frames.
     States: 0 learned in force, 1 segment-pooled parameters in force, 2 + j parameters
-    sent at frame j in force. Returns the action and the state after it, [F, T] each."""
+    sent at frame j in force. Frames in ``blocked`` send no payload (learned tables, and
+    the parameters in force are dropped, as the decoder does). Returns the action and the
+    state after it, [F, T] each."""
     L = kd.learned
     F, T = L.shape
     C = np.full((T, F + 2), np.inf)
     C[:, 0] = 0.0
     acts, prevs, rows = [], [], np.arange(T)
     for f in range(F):
+        if blocked is not None and blocked[f]:
+            N = np.full_like(C, np.inf)
+            N[:, 0] = C.min(1) + L[f]
+            prv = np.tile(np.arange(F + 2), (T, 1))
+            prv[:, 0] = C.argmin(1)
+            acts.append(np.full(C.shape, int(Choice.LEARNED), dtype=np.int8))
+            prevs.append(prv)
+            C = N
+            continue
         r = 1.0 if kd.inters[f] else 0.0
         fl = r + (1.0 if adapt_on[f] else 0.0) + 1.0
         bits = np.concatenate([L[f][:, None], Bp[f][:, None], Bf[:, f, :].T], 1)
@@ -350,9 +388,10 @@ def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float):
     return act_out, st_out
 
 
-def dp_plans(kd: KeyData, fam_id: int, fam: str, st0) -> list:
-    """Shortest-path plan of one per-table family (K = 1 mixtures on side streams).
-    Fits only tables whose gap (learned bits - histogram limit) could pay for them."""
+def dp_plans(rp, kd: KeyData, streams, fam_id: int, fam: str, st0) -> Costed:
+    """Shortest-path plan of one per-table family (K = 1 mixtures on side streams),
+    costed exactly. Fits only tables whose gap (learned bits - histogram limit) could
+    pay for them."""
     F, T = kd.learned.shape
     cost = NPARAMS[fam] * CODE_BITS
     gap = np.maximum(kd.learned - kd.limit, 0.0)
@@ -371,9 +410,28 @@ def dp_plans(kd: KeyData, fam_id: int, fam: str, st0) -> list:
             Bf[js, g] = _float_bits(fam, kd, kd.pairs[g], cpf[js])
     A, adapt_on, prior = _adapt_bits(kd)
     A[:, ~cover] = np.inf
-    acts, states = _shortest_path(kd, Bp, Bf, A, adapt_on, cost)
-    return [_dp_plan(kd, f, fam_id, acts[f], states[f], cpool, cpf[f], prior[f], pos)
-            for f in range(F)]
+
+    def plans_for(blocked: np.ndarray | None) -> list:
+        acts, states = _shortest_path(kd, Bp, Bf, A, adapt_on, cost, blocked)
+        return [_dp_plan(kd, f, fam_id, acts[f], states[f], cpool, cpf[f], prior[f], pos)
+                for f in range(F)]
+    return _unblock_losers(rp, kd, streams, st0, plans_for)
+
+
+def _unblock_losers(rp, kd: KeyData, streams, st0, plans_for) -> Costed:
+    """The shortest path prices tables one by one; a stream's payload header and byte
+    padding it cannot see. Frames whose exact cost (evaluated) exceeds the learned tables'
+    are made to send nothing and the path is searched once more, kept if that lowers the
+    exact total: small streams (side tables at QCIF) otherwise pay more in signalling than
+    they save. (Further rounds changed no file of carphone and bikes, q1 and q4, by more
+    than 2 bytes.)"""
+    first = evaluate(rp, kd, streams, plans_for(None), st0)
+    loses = np.array([r.coded_bits + 8 * len(r.payload) > r.learned_bits
+                      for r in first.results])
+    if not loses.any():
+        return first
+    second = evaluate(rp, kd, streams, plans_for(loses), st0)
+    return second if second.total < first.total else first
 
 
 def _dp_plan(kd, f, fam_id, act, state, cpool, cpf, prior, pos) -> StreamPlan | None:
