@@ -136,9 +136,21 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
     s = attrs.scales[p.ts]
     if fam == "gauss0":
         sig = s * scale_multiplier(codes[0])
-        return (ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig),
-                2.0 * ndtr((half + 0.5) / sig) - 1.0)
+        first, inv = _runs(p, codes[0])  # the support mass: once per table and code
+        sig2 = np.broadcast_to(sig, np.broadcast_shapes(sig.shape, av.shape))
+        z = 2.0 * ndtr((half[first] + 0.5) / sig2[..., first]) - 1.0
+        return ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig), z[..., inv]
     return _gg_masses(p, av, half, s, codes)
+
+
+def _runs(p: Pairs, code) -> tuple[np.ndarray, np.ndarray]:
+    """First pair of every run of consecutive pairs with the same table and code (every
+    candidate row), and the run of each pair: per-table quantities are computed once."""
+    c = np.asarray(code)
+    c = np.broadcast_to(c, np.broadcast_shapes(c.shape, p.ts.shape)).reshape(-1, p.ts.size)
+    new = np.ones(p.ts.size, dtype=bool)
+    new[1:] = (p.ts[1:] != p.ts[:-1]) | (c[:, 1:] != c[:, :-1]).any(0)
+    return np.flatnonzero(new), np.cumsum(new) - 1
 
 
 def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes):
