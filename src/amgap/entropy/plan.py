@@ -178,13 +178,12 @@ def _file_bytes(c: Costed, streams, coded: dict[tuple, bytes]) -> int:
     candidates is coded once)."""
     total = 0
     for i, (s, r) in enumerate(zip(streams, c.results, strict=True)):
-        n = None if r.data is not None else rans_bytes(r.coded_bits, int(s.symbols.size))
+        n = len(r.data) if r.data is not None else rans_bytes(r.coded_bits, s.symbols.size)
         if n is None:
             key = (i, r.payload, r.coded_bits)
-            if r.data is None:
-                r.data = coded[key] if key in coded else rans_encode(
-                    s.symbols, r.table_index, r.tables)
-            coded[key] = r.data
+            if key not in coded:
+                coded[key] = rans_encode(s.symbols, r.table_index, r.tables)
+            r.data = coded[key]
             n = len(r.data)
         total += len(r.payload) + n
     return total

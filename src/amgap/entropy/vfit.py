@@ -136,21 +136,24 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
     s = attrs.scales[p.ts]
     if fam == "gauss0":
         sig = s * scale_multiplier(codes[0])
-        first, inv = _runs(p, codes[0])  # the support mass: once per table and code
+        run = _same_as_previous(p, [codes[0]])  # the support mass: once per table and code
+        first = np.flatnonzero(~run)
         sig2 = np.broadcast_to(sig, np.broadcast_shapes(sig.shape, av.shape))
         z = 2.0 * ndtr((half[first] + 0.5) / sig2[..., first]) - 1.0
-        return ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig), z[..., inv]
+        return ndtr((av + 0.5) / sig) - ndtr((av - 0.5) / sig), z[..., np.cumsum(~run) - 1]
     return _gg_masses(p, av, half, s, codes)
 
 
-def _runs(p: Pairs, code) -> tuple[np.ndarray, np.ndarray]:
-    """First pair of every run of consecutive pairs with the same table and code (every
-    candidate row), and the run of each pair: per-table quantities are computed once."""
-    c = np.asarray(code)
-    c = np.broadcast_to(c, np.broadcast_shapes(c.shape, p.ts.shape)).reshape(-1, p.ts.size)
-    new = np.ones(p.ts.size, dtype=bool)
-    new[1:] = (p.ts[1:] != p.ts[:-1]) | (c[:, 1:] != c[:, :-1]).any(0)
-    return np.flatnonzero(new), np.cumsum(new) - 1
+def _same_as_previous(p: Pairs, codes: list) -> np.ndarray:
+    """Per pair, whether it has the table and codes (every candidate row) of the pair
+    before it: per-table quantities are computed once per run of such pairs."""
+    run = np.zeros(p.ts.size, dtype=bool)
+    run[1:] = p.ts[1:] == p.ts[:-1]
+    for code in codes:
+        c = np.asarray(code)
+        c = np.broadcast_to(c, np.broadcast_shapes(c.shape, p.ts.shape)).reshape(-1, p.ts.size)
+        run[1:] &= (c[:, 1:] == c[:, :-1]).all(0)
+    return run
 
 
 def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes):
@@ -168,9 +171,7 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
     def g(u: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return gg_abs_cdf(u[cols], alpha[:, cols], beta[:, cols])
 
-    run = np.zeros(av.size, dtype=bool)  # same table and codes as the pair before
-    run[1:] = (p.ts[1:] == p.ts[:-1]) & (c0[:, 1:] == c0[:, :-1]).all(0) & \
-        (c1[:, 1:] == c1[:, :-1]).all(0)
+    run = _same_as_previous(p, [c0, c1])
     hi = g(av + 0.5, np.ones(av.size, dtype=bool))
     shared = run.copy()
     shared[1:] &= av[1:] == av[:-1] + 1.0
