@@ -33,15 +33,28 @@ STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 
 
 def config(arch: str, q: int, out: Path, steps: int, init: str | None,
-           warp: tuple[float, int] = (0.0, 0)) -> TrainConfig:
+           warp: tuple[float, int] = (0.0, 0), top: bool | None = None) -> TrainConfig:
+    """``top``: the top-rate run (full lr, the motion warm-up); default: when from scratch."""
     batch, crop = BATCH[arch]
-    top = init is None
+    top = init is None if top is None else top
     # recipe v2 as for amgap-ssf; one thread per run (two runs share the two cores)
     return TrainConfig(
         out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
         init=init, batch=batch, crop=crop, strides=(1, 2, 4),
         warp_weight=warp[0] if top else 0.0, warp_steps=warp[1],
         **{**recipe("v2", 2e-4, steps, fine_tune=not top), "threads": 1, "ckpt_every": 100})
+
+
+def intra_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
+    """Stage 0 (``RUN/q4i``): the I-frame codec alone on single frames, batch 8, half
+    the crops from the photographs (as ``train_zoo.intra_stage`` for amgap-ssf): every
+    B frame's references are I frames, and 3-frame clips give them a third of the
+    steps. The top rate then starts from it."""
+    return train(check_config(TrainConfig(
+        out=str(out / "q4i"), arch=arch, config=None, lmbda=LAMBDAS[4], seed=400,
+        init=init, crop=BATCH[arch][1], strides=(1,),
+        **{**recipe("v2", 2e-4, steps, fine_tune=False), "frames": 1, "batch": 8,
+           "still_share": 0.5, "threads": 1, "ckpt_every": 100})))
 
 
 def main() -> None:
@@ -53,17 +66,25 @@ def main() -> None:
     ap.add_argument("--qualities", default="4,1", help="top first, then each fine-tuned "
                     "from the previous one")
     ap.add_argument("--warp-weight", type=float, default=0.0,
-                    help="LHBDC: motion warm-up weight of the top-rate run (the shipped "
-                    "instance: 0; its flow latent collapsed)")
+                    help="motion warm-up weight of the top-rate run (LHBDC: the warped "
+                    "references; AIVC: the prediction). 0 let the motion latents of the "
+                    "first shipped instances collapse")
     ap.add_argument("--warp-steps", type=int, default=0,
                     help="steps over which the warm-up weight falls to 0")
+    ap.add_argument("--intra-steps", type=int, default=0,
+                    help="train the top rate's I-frame codec alone first (RUN/q4i)")
+    ap.add_argument("--init", help="checkpoint the first run starts from (default: "
+                    "scratch; with --intra-steps, the I-frame stage starts from it)")
     args = ap.parse_args()
     out = Path(args.out)
-    prev: str | None = None
+    prev: str | None = args.init
+    if args.intra_steps:
+        prev = str(intra_stage(args.arch, out, args.intra_steps, args.init))
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)
-        cfg = config(args.arch, q, out, steps, prev, (args.warp_weight, args.warp_steps))
+        cfg = config(args.arch, q, out, steps, prev, (args.warp_weight, args.warp_steps),
+                     top=i == 0)
         prev = str(train(check_config(cfg)))
 
 

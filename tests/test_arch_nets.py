@@ -264,3 +264,21 @@ def test_lhbdc_motion_warmup_term_trains_the_flow_network():
         assert "warp_mse" not in lhbdc(_clip())
     cfg = TrainConfig(out="x", warp_weight=0.5, warp_steps=100)
     assert [warp_factor(cfg, s) for s in (0, 50, 100, 200)] == [0.5, 0.25, 0.0, 0.0]
+
+
+def test_aivc_prediction_warmup_term_trains_the_motion_network():
+    """AIVC's warm-up term is the MSE of the P/B frames' predictions from the decoded
+    motion latent; its gradient reaches MNet's decoder (which outputs the flows) and
+    leaves the frame codec's decoder alone."""
+    aivc, _ = _nets()
+    aivc.train()
+    out = aivc(_clip())
+    assert out["warp_mse"].ndim == 0 and out["warp_mse"] > 0
+    out["warp_mse"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in aivc.mnet.g_s.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0
+               for p in aivc.cnet.g_s.parameters())
+    aivc.eval()
+    with torch.no_grad():
+        assert "warp_mse" not in aivc(_clip())

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.layers import GDN
 from compressai.models.base import CompressionModel
@@ -212,6 +213,7 @@ class AIVCNet(CompressionModel):
     def __init__(self, config: AIVCConfig | None = None):
         super().__init__()
         self.config = config or AIVC_SMALL
+        self._warp: list[torch.Tensor] = []  # warm-up terms of the current training pass
         self.mode_net = ModeNet(self.config)
         self.codec_net = CodecNet(self.config)
 
@@ -263,8 +265,16 @@ class AIVCNet(CompressionModel):
 
     # ---- training forwards: (x_hat, {info: {"y": lk, "z": lk}}) ----
     def forward(self, frames: list[torch.Tensor]) -> dict:
-        """A clip coded as one ``aivc`` GOP (what ``amgap train`` calls)."""
-        return gop_forward(self, frames, "aivc")
+        """A clip coded as one ``aivc`` GOP (what ``amgap train`` calls). In training
+        mode it also returns ``warp_mse``: the MSE of each P/B frame's motion-compensated
+        prediction (from the *decoded* motion latent), the warm-up term ``amgap train``
+        adds with ``warp_weight``. MNet has no flow estimator: from scratch the rate term
+        alone teaches it to code every pixel (``alpha`` = 1) rather than to predict."""
+        self._warp = []
+        out = gop_forward(self, frames, "aivc")
+        if self.training and self._warp:
+            out["warp_mse"] = torch.stack(self._warp).mean()
+        return out
 
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.cnet, self.frame_analysis(x, None))
@@ -279,6 +289,8 @@ class AIVCNet(CompressionModel):
     def _forward_inter(self, ftype: FrameType, x: torch.Tensor, refs: list[torch.Tensor]):
         y_m_hat, lk_m = latent_forward(self.mnet, self.motion_analysis(ftype, x, refs))
         motion = self.motion_synthesis(ftype, y_m_hat, refs)
+        if self.training:
+            self._warp.append(F.mse_loss(motion.prediction, x))
         y_c_hat, lk_c = latent_forward(self.cnet, self.frame_analysis(x, motion))
         return self.frame_synthesis(y_c_hat, motion), {"motion": lk_m, "residual": lk_c}
 
