@@ -8,7 +8,7 @@ byte padding. The cheapest is kept, so a mode never loses to the simpler ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,10 +41,26 @@ class KeyData:
     limit: np.ndarray  # [F, T] N * H(histogram)
     hist0: np.ndarray | None  # history before the first frame
     frames0: int  # frames in the history before the first frame
+    _hists: list = field(default_factory=list, repr=False)
 
     @property
     def n_tables(self) -> int:
         return len(self.tables)
+
+    def hist_before(self, f: int) -> np.ndarray | None:
+        """History counts ``[tables, bins]`` before frame ``f`` (None when empty). Every
+        candidate plan sees the same symbols, so it is summed once per key, not once
+        per candidate that adapts."""
+        if not self._hists:
+            self._hists.append(self.hist0)
+        T, width = len(self.tables), int(self.tables.cdf_lengths.max()) - 1
+        while len(self._hists) <= f:
+            p = self.pairs[len(self._hists) - 1]
+            add = np.bincount(p.ts * width + p.idx, weights=p.cs, minlength=T * width)
+            prev = self._hists[-1]
+            h = add.astype(np.int64).reshape(T, width)
+            self._hists.append(h if prev is None else prev + h)
+        return self._hists[f]
 
     def ctx(self, f: int) -> Ctx:
         return Ctx(self.main, self.inters[f], self.frames0 + f > 0, self.n_tables)
@@ -93,8 +109,7 @@ def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
         total += coded + 8 * len(payload)
         results.append(rp_mod.StreamReparam(payload, a.tables, a.remap[s.table_index], learned,
                                             coded, pbits, a.replaced, a.reused, a.adapted))
-        st.in_force = a.in_force
-        st.observe(kd.tables, p.ts, p.idx, p.cs)
+        st = rp_mod.KeyState(a.in_force, kd.hist_before(f + 1), kd.frames0 + f + 1)
     return Costed(total, results, st)
 
 
@@ -312,29 +327,25 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
     each frame; whether adaptation is worth its stream flag; that prior."""
     F, T = kd.learned.shape
     width = int(kd.tables.cdf_lengths.max()) - 1
-    hist = np.zeros(T * width) if kd.hist0 is None else kd.hist0.reshape(-1).astype(float)
-    tot = hist.reshape(T, width).sum(1)
     out, on, priors = np.full((F, T), np.inf), [], []
+    alpha = np.asarray(PRIORS, dtype=float)[:, None]
     for f, p in enumerate(kd.pairs):
-        flat = p.ts * width + p.idx
-        if kd.frames0 + f == 0:
+        hist = kd.hist_before(f)
+        if kd.frames0 + f == 0 or hist is None:
             on.append(False)
             priors.append(0)
-        else:
-            h = hist[flat]
-            ntot = tot[p.ts]
-            freq = (kd.attrs.cdfs[p.ts, p.idx + 1] - kd.attrs.cdfs[p.ts, p.idx]).astype(float)
-            alpha = np.asarray(PRIORS, dtype=float)[:, None]
-            q = (h * 65536.0 + alpha * freq) / ((ntot + alpha) * 65536.0)
-            bits = np.stack([_per_table_sum(-np.log2(np.maximum(qq, 2.0 ** -16)) * p.cs,
-                                            p.ts, T) for qq in q])
-            gain = np.maximum(kd.learned[f][None] - bits - 1.0, 0.0).sum(1)
-            i = int(np.argmax(gain))
-            on.append(bool(gain[i] > 3.0))
-            priors.append(i)
-            out[f] = bits[i]
-        np.add.at(hist, flat, p.cs)  # escapes of a table share its last bin
-        tot += _per_table_sum(p.cs, p.ts, T)
+            continue
+        h = hist.reshape(-1)[p.ts * width + p.idx]  # escapes of a table share its last bin
+        ntot = hist.sum(1)[p.ts]
+        freq = (kd.attrs.cdfs[p.ts, p.idx + 1] - kd.attrs.cdfs[p.ts, p.idx]).astype(float)
+        q = (h * 65536.0 + alpha * freq) / ((ntot + alpha) * 65536.0)
+        bits = np.stack([_per_table_sum(-np.log2(np.maximum(qq, 2.0 ** -16)) * p.cs,
+                                        p.ts, T) for qq in q])
+        gain = np.maximum(kd.learned[f][None] - bits - 1.0, 0.0).sum(1)
+        i = int(np.argmax(gain))
+        on.append(bool(gain[i] > 3.0))
+        priors.append(i)
+        out[f] = bits[i]
     return out, on, priors
 
 
