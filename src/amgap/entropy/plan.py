@@ -41,7 +41,9 @@ class KeyData:
     limit: np.ndarray  # [F, T] N * H(histogram)
     hist0: np.ndarray | None  # history before the first frame
     frames0: int  # frames in the history before the first frame
+    optimal: bool = False  # planned for ``optimal`` (the shortest path runs too)
     _hists: list = field(default_factory=list, repr=False)
+    _fits: dict = field(default_factory=dict, repr=False)  # family -> (mask, codes)
 
     @property
     def n_tables(self) -> int:
@@ -62,6 +64,19 @@ class KeyData:
             self._hists.append(h if prev is None else prev + h)
         return self._hists[f]
 
+    def frame_fits(self, fam: str, masks: np.ndarray) -> np.ndarray:
+        """Codes [F, T, nc] of each frame's own fit of the tables ``masks`` [F, T] selects
+        (-1 elsewhere). Fits are independent per (frame, table), so the paper's rule and
+        the shortest path share one batch: the first call fits the union of both masks
+        (:func:`_fit_masks`), later ones read from it."""
+        if fam not in self._fits:
+            union = masks | _fit_masks(self, fam)
+            self._fits[fam] = (union, _frame_fits(fam, self, union))
+        union, codes = self._fits[fam]
+        if (masks & ~union).any():  # not foreseen: fit on its own
+            return _frame_fits(fam, self, masks)
+        return np.where(masks[..., None], codes, -1)
+
     def ctx(self, f: int) -> Ctx:
         return Ctx(self.main, self.inters[f], self.frames0 + f > 0, self.n_tables)
 
@@ -70,7 +85,7 @@ def _per_table_sum(values: np.ndarray, ts: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(ts, weights=values, minlength=n)
 
 
-def _key_data(streams, inters, st) -> KeyData:
+def _key_data(streams, inters, st, optimal: bool = False) -> KeyData:
     tables = streams[0].tables
     attrs = TableAttrs.of(tables)
     pairs = [rp_mod.stream_pairs(s) for s in streams]
@@ -83,7 +98,7 @@ def _key_data(streams, inters, st) -> KeyData:
         tot = _per_table_sum(p.cs, p.ts, T)
         limit[f] = _per_table_sum(-p.cs * np.log2(p.cs / np.maximum(tot[p.ts], 1)), p.ts, T)
     return KeyData(tables, attrs, tables.family == "indexed", list(inters), pairs, learned,
-                   limit, st.history(), st.frames)
+                   limit, st.history(), st.frames, optimal)
 
 
 @dataclass
@@ -119,7 +134,7 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
         return [_learned(s) for s in streams]
     st0 = rp.state.get(key) if keep_state else None
     st0 = st0 or rp_mod.KeyState()
-    kd = _key_data(streams, inters, st0)
+    kd = _key_data(streams, inters, st0, rp.mode == "optimal")
     costed = [evaluate(rp, kd, streams, p, st0)
               for p in ([None] * len(streams), paper_plans(rp, kd, streams, st0))]
     if rp.mode == "optimal":
@@ -237,11 +252,12 @@ def paper_plans(rp, kd: KeyData, streams, st0) -> list:
     nparams = NPARAMS[fam]
     in_force = dict(st0.in_force)
     plans = []
+    fits = kd.frame_fits(fam, _paper_masks(kd, fam))
     for f, p in enumerate(kd.pairs):
         ctx = kd.ctx(f)
         lt, present = kd.learned[f], np.zeros(kd.n_tables, dtype=bool)
         present[p.ts] = True
-        codes = _fit_codes(fam, kd, p, lt - kd.limit[f] > nparams * CODE_BITS)
+        codes = fits[f]
         nb = _exact_new_bits(rp, kd, fam, p, codes)
         order = rp_mod.table_order(kd.tables)
         flag = 2.0 if ctx.inter else 1.0
@@ -266,6 +282,11 @@ def paper_plans(rp, kd: KeyData, streams, st0) -> list:
         plan, in_force = _paper_step(rp, kd, f, plan, ctx, in_force)
         plans.append(plan)
     return plans
+
+
+def _paper_masks(kd: KeyData, fam: str) -> np.ndarray:
+    """[F, T]: the tables the paper fits, those whose gap could pay for parameters."""
+    return kd.learned - kd.limit > NPARAMS[fam] * CODE_BITS
 
 
 def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: list[float],
@@ -320,6 +341,28 @@ def _frame_fits(fam: str, kd: KeyData, masks: np.ndarray) -> np.ndarray:
         keys, gid = np.unique(which * T + cat.ts, return_inverse=True)
         codes[keys // T, keys % T] = fit_groups(fam, kd.attrs, cat, gid)
     return codes
+
+
+def _dp_masks(kd: KeyData, fam: str) -> np.ndarray:
+    """[F, T]: the tables the shortest path fits per frame, those whose gap from this
+    frame to the last could pay for parameters (and that the signalling can cover)."""
+    gap = np.maximum(kd.learned - kd.limit, 0.0)
+    suffix = np.cumsum(gap[::-1], 0)[::-1]
+    return (suffix > NPARAMS[fam] * CODE_BITS) & _covered(kd)[None]
+
+
+def _covered(kd: KeyData) -> np.ndarray:
+    """[T]: tables within the first 256 of the signalling order (a plan covers no more)."""
+    pos = np.empty(kd.n_tables, dtype=np.int64)
+    pos[rp_mod.table_order(kd.tables)] = np.arange(kd.n_tables)
+    return pos < 256
+
+
+def _fit_masks(kd: KeyData, fam: str) -> np.ndarray:
+    """Every per-frame fit of ``fam`` the planner may ask for (paper and shortest path;
+    the latter only where it runs)."""
+    m = _paper_masks(kd, fam)
+    return m | _dp_masks(kd, fam) if kd.optimal else m
 
 
 def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
@@ -404,14 +447,13 @@ def dp_plans(rp, kd: KeyData, streams, fam_id: int, fam: str, st0) -> Costed:
     pay for them."""
     F, T = kd.learned.shape
     cost = NPARAMS[fam] * CODE_BITS
-    gap = np.maximum(kd.learned - kd.limit, 0.0)
-    suffix = np.cumsum(gap[::-1], 0)[::-1]
     pos = np.empty(T, dtype=np.int64)
     pos[rp_mod.table_order(kd.tables)] = np.arange(T)
     cover = pos < 256
-    cpool = _fit_codes(fam, kd, Pairs.concat(kd.pairs, kd.attrs), (suffix[0] > cost) & cover)
+    gap = np.maximum(kd.learned - kd.limit, 0.0).sum(0)
+    cpool = _fit_codes(fam, kd, Pairs.concat(kd.pairs, kd.attrs), (gap > cost) & cover)
     Bp = np.concatenate([_float_bits(fam, kd, p, cpool[None]) for p in kd.pairs])
-    cpf = _frame_fits(fam, kd, (suffix > cost) & cover[None])
+    cpf = kd.frame_fits(fam, _dp_masks(kd, fam))
     fitted = np.flatnonzero((cpf[:, :, 0] >= 0).any(1))  # frames that fitted something
     Bf = np.full((F, F, T), np.inf)  # [sent at j, used at g, table]
     for g in range(F):
