@@ -111,21 +111,34 @@ class Costed:
 def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
     """Exact cost of a plan list (rows, payload bits, padding) and its stream results."""
     in_force = dict(st0.in_force)
-    st = rp_mod.KeyState(in_force, kd.hist0, kd.frames0)
     total, results = 0.0, []
     for f, (s, plan) in enumerate(zip(streams, plans, strict=True)):
         ctx = kd.ctx(f)
         p = kd.pairs[f]
         used = np.unique(p.ts)
+        adapts = plan is not None and plan.adapt  # only then is the history read
+        st = rp_mod.KeyState(in_force, kd.hist_before(f) if adapts else None,
+                             kd.frames0 + f)
         a = rp.apply(plan, ctx, kd.tables, st, used)
-        payload, pbits = rp.payload(plan, ctx)
+        payload, pbits = _payload(rp, plan, ctx)
         learned = float(exact_bits(kd.tables, p.ts, p).sum())
         coded = rp_mod.coded_bits(a, p) if plan is not None else learned
         total += coded + 8 * len(payload)
         results.append(rp_mod.StreamReparam(payload, a.tables, a.remap[s.table_index], learned,
                                             coded, pbits, a.replaced, a.reused, a.adapted))
-        st = rp_mod.KeyState(a.in_force, kd.hist_before(f + 1), kd.frames0 + f + 1)
-    return Costed(total, results, st)
+        in_force = a.in_force
+    final = rp_mod.KeyState(in_force, kd.hist_before(len(streams)), kd.frames0 + len(streams))
+    return Costed(total, results, final)
+
+
+def _payload(rp, plan, ctx: Ctx) -> tuple[bytes, int]:
+    """:meth:`Reparameterizer.payload`, memoized per key: candidates share many plans."""
+    if plan is None:
+        return b"", 0
+    key = (plan, ctx.main, ctx.inter, ctx.history, ctx.n_tables)
+    if key not in rp.payloads:
+        rp.payloads[key] = rp.payload(plan, ctx)
+    return rp.payloads[key]
 
 
 def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
@@ -307,7 +320,7 @@ def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: d
     pay for the stream as a whole (payload padding included)."""
     p = kd.pairs[f]
     a = rp.apply(plan, ctx, kd.tables, rp_mod.KeyState(in_force), np.unique(p.ts))
-    payload, _ = rp.payload(plan, ctx)
+    payload, _ = _payload(rp, plan, ctx)
     coded = float(exact_bits(a.tables, a.remap[p.ts], p, False).sum())
     if coded + 8 * len(payload) >= kd.learned[f].sum():
         return None, {}
