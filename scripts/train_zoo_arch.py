@@ -21,6 +21,8 @@ from pathlib import Path
 
 from train_zoo import LAMBDAS, recipe  # the amgap-ssf recipe (v2) and lambdas, shared
 
+from amgap.codecs.aivc_net import zero_flow_outputs
+from amgap.models import load_checkpoint, save_checkpoint
 from amgap.train import TrainConfig, train
 from amgap.train.loop import check_config
 
@@ -57,6 +59,22 @@ def intra_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
            "still_share": 0.5, "threads": 1, "ckpt_every": 100})))
 
 
+def zero_flows_init(arch: str, init: str | None, out: Path) -> Path:
+    """``RUN/init.pth``: ``init`` with AIVC's flow outputs zeroed (``zero_flow_outputs``);
+    its card names ``init``, so the shipped lineage goes on through it."""
+    if arch != "aivc" or not init:
+        raise SystemExit("--zero-flows: AIVC only, with --init")
+    path = out / "init.pth"
+    if not path.exists():  # a rerun (resume) keeps the first one
+        loaded = load_checkpoint(init, arch=arch)
+        zero_flow_outputs(loaded.model)
+        out.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(path, loaded.model, arch, loaded.model.config_dict(),
+                        card={"steps": 0, "training": {"init": init},
+                              "note": "MNet flow outputs zeroed (--zero-flows)"})
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("arch", choices=sorted(BATCH))
@@ -75,9 +93,14 @@ def main() -> None:
                     help="train the top rate's I-frame codec alone first (RUN/q4i)")
     ap.add_argument("--init", help="checkpoint the first run starts from (default: "
                     "scratch; with --intra-steps, the I-frame stage starts from it)")
+    ap.add_argument("--zero-flows", action="store_true",
+                    help="AIVC: restart MNet's flows at zero in --init (RUN/init.pth): "
+                    "predictions start as copies of the references")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = args.init
+    if args.zero_flows:
+        prev = str(zero_flows_init(args.arch, args.init, out))
     if args.intra_steps:
         prev = str(intra_stage(args.arch, out, args.intra_steps, args.init))
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):

@@ -282,3 +282,22 @@ def test_aivc_prediction_warmup_term_trains_the_motion_network():
     aivc.eval()
     with torch.no_grad():
         assert "warp_mse" not in aivc(_clip())
+
+
+def test_aivc_zero_flows_predict_copies_of_the_references():
+    """After ``zero_flow_outputs`` a P frame's prediction is its reference and a B frame's
+    the ``beta``-weighted mix of both, whatever the motion latent; alpha and beta (the
+    other output channels) are left as they were."""
+    aivc, _ = _nets()
+    aivc.eval()
+    prev, x, nxt = _clip(1)
+    with torch.no_grad():
+        y = aivc.motion_analysis(FrameType.P, x, [prev])
+        before = aivc.motion_synthesis(FrameType.B, y, [prev, nxt])
+        aivc_net.zero_flow_outputs(aivc)
+        p = aivc.motion_synthesis(FrameType.P, y, [prev])
+        b = aivc.motion_synthesis(FrameType.B, y, [prev, nxt])
+    assert torch.allclose(p.prediction, prev, atol=1e-5)
+    assert torch.allclose(b.prediction, b.beta * prev + (1 - b.beta) * nxt, atol=1e-5)
+    assert torch.equal(b.alpha, before.alpha) and torch.equal(b.beta, before.beta)
+    assert not torch.allclose(before.prediction, b.prediction, atol=1e-3)

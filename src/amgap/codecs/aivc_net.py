@@ -49,7 +49,8 @@ from .net_blocks import (
 from .net_blocks import backwarp as _backwarp
 
 __all__ = ["AIVCConfig", "AIVC_SMALL", "AIVC_PUBLISHED", "AIVCNet", "ConditionalNet",
-           "MotionOut", "code_frame", "decode_frame", "aivc_key_map", "KeyMismatch"]
+           "MotionOut", "code_frame", "decode_frame", "aivc_key_map", "KeyMismatch",
+           "zero_flow_outputs"]
 
 # The published code's bounds on the log-variance of the main latent (sigma > 1e-4).
 LOG_VAR_MIN, LOG_VAR_MAX = -18.4207, 10.0
@@ -293,6 +294,19 @@ class AIVCNet(CompressionModel):
             self._warp.append(F.mse_loss(motion.prediction, x))
         y_c_hat, lk_c = latent_forward(self.cnet, self.frame_analysis(x, motion))
         return self.frame_synthesis(y_c_hat, motion), {"motion": lk_m, "residual": lk_c}
+
+
+def zero_flow_outputs(net: AIVCNet) -> None:
+    """Restart MNet's two flows at zero (its last layer's flow channels): predictions
+    become plain copies of the references (their ``beta``-weighted mean on B frames), a
+    prediction no worse than a copy from the first step. Trained from scratch without a
+    flow estimator, the shipped instances' flows predicted worse than a copy (and
+    ``alpha`` ~ 1 sent every pixel through the frame codec); warping's gradient is local,
+    so training on from those flows does not find the copy by itself."""
+    last = net.mnet.g_s.layers[-1].layers[0]  # ConvTranspose2d, out channels alpha, beta, flows
+    with torch.no_grad():
+        last.weight[:, 2:6].zero_()
+        last.bias[2:6].zero_()
 
 
 def _two_refs(ftype: FrameType, refs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
