@@ -24,23 +24,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from amgap.train import TrainConfig, train
-from amgap.train.data import default_stills
+from amgap.train import LAMBDAS, TrainConfig, recipe, train
 
 # flow_ref=128: the flow in the units of the 128-px crops (the same computation while
 # training, resolution-independent at test time; SlimConfig.flow_ref)
 SLIM = dict(mid=64, latent=64, hyper=48, hyper_depth=2, flow_ref=128)
-LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
-
-
-def recipe(version: str, lr: float, steps: int, fine_tune: bool) -> dict:
-    """TrainConfig fields of a recipe version (v1: the first zoo; v2: issue 12)."""
-    if version == "v1":
-        return dict(lr=lr / 2 if fine_tune else lr, steps=steps)
-    return dict(lr=lr / 2 if fine_tune else lr, steps=steps, schedule="cosine",
-                warmup=min(500, steps // 10), lr_min=0.02, frames=3, threads=2,
-                scales=(1.0, 0.5, 0.25), stills=default_stills(), still_share=0.3,
-                log_every=50, ckpt_every=500)
 
 
 def intra_stage(out: Path, lr: float, steps: int, init: str | None) -> Path:

@@ -19,11 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from train_zoo import LAMBDAS, recipe  # the amgap-ssf recipe (v2) and lambdas, shared
-
 from amgap.codecs.aivc_net import zero_flow_outputs
 from amgap.models import load_checkpoint, save_checkpoint
-from amgap.train import TrainConfig, train
+from amgap.train import LAMBDAS, TrainConfig, recipe, train
 from amgap.train.loop import check_config
 
 # (batch, crop): LHBDC costs ~3x AIVC per clip (SpyNet twice, two I frames per clip),

@@ -14,13 +14,12 @@ import argparse
 import time
 from pathlib import Path
 
-from amgap.train import TrainConfig, train
+from amgap.train import LAMBDAS, TrainConfig, train
 
 BFLOW = dict(mid=48, latent=64, hyper=32, hyper_depth=2)
 # recipe v2's schedule and scales (scripts/train_zoo.py); warm-up 300 steps
 V2 = dict(schedule="cosine", warmup=300, lr_min=0.02, scales=(1.0, 0.5, 0.25), log_every=50,
           ckpt_every=500)
-LAMBDAS = {4: 0.0483, 3: 0.0250, 2: 0.0130, 1: 0.0067}
 
 
 def main() -> None:

@@ -166,3 +166,29 @@ def test_intra_stage_trains_only_the_keyframe_codec(tmp_path, tiny_video):
     moved = {k.split("_", 1)[0] for k in a if not torch.equal(a[k], b[k])
              and not k.endswith(("quantiles", "_cdf", "_offset", "_cdf_length"))}
     assert moved == {"img"}
+
+
+def test_cli_recipe_v2_is_the_zoo_recipe_and_flags_override_it(tmp_path, tiny_video):
+    """``amgap train --recipe v2`` trains with the zoo's recipe fields (amgap.train.recipes,
+    the same the zoo scripts read), halves the peak for a run from --init, and a flag
+    given on the command line wins over the recipe; without --recipe nothing changes."""
+    from amgap.cli import main
+    from amgap.train import recipe
+
+    common = ["--width-config", "mid=16,latent=16,hyper=16,hyper_depth=2", "--steps", "2",
+              "--batch", "1", "--crop", "64", "--videos", tiny_video, "--quiet"]
+    assert main(["train", "--out", str(tmp_path / "a"), "--recipe", "v2", "--threads", "1",
+                 *common]) == 0
+    tr = load_checkpoint(tmp_path / "a" / "final.pth").card["training"]
+    want = recipe("v2", None, 2, fine_tune=False)
+    assert tr["schedule"] == "cosine" and tr["lr"] == want["lr"] == 2e-4
+    assert tr["frames"] == 3 and list(tr["scales"]) == list(want["scales"])
+    assert tr["threads"] == 1  # the flag, not the recipe's 2
+    assert main(["train", "--out", str(tmp_path / "b"), "--recipe", "v2", "--threads", "1",
+                 "--clip-frames", "2", "--init", str(tmp_path / "a" / "final.pth"),
+                 *common]) == 0
+    tr = load_checkpoint(tmp_path / "b" / "final.pth").card["training"]
+    assert tr["lr"] == 1e-4 and tr["frames"] == 2
+    assert main(["train", "--out", str(tmp_path / "c"), "--threads", "1", *common]) == 0
+    tr = load_checkpoint(tmp_path / "c" / "final.pth").card["training"]
+    assert tr["schedule"] == "step" and tr["lr"] == 1e-4 and tr["frames"] == 2

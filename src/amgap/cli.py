@@ -139,14 +139,19 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .train import TrainConfig, train
+    from .train import TrainConfig, recipe, train
     from .train.loop import check_config
 
-    kw = {"videos": args.videos} if args.videos else {}
+    kw = recipe(args.recipe, args.lr, args.steps, fine_tune=bool(args.init)) \
+        if args.recipe else {"lr": 1e-4 if args.lr is None else args.lr, "steps": args.steps,
+                             "frames": None}  # None: the architecture's clip length
+    given = {"videos": args.videos, "frames": args.clip_frames, "threads": args.threads}
+    kw.update({k: v for k, v in given.items() if v is not None})
     cfg = check_config(TrainConfig(
-        out=args.out, arch=args.arch, config=args.width_config, lmbda=args.lmbda, steps=args.steps,
-        batch=args.batch, crop=args.crop, frames=args.clip_frames, lr=args.lr, seed=args.seed,
-        init=args.init, max_frames=args.max_frames, **kw))
+        out=args.out, arch=args.arch, config=args.width_config, lmbda=args.lmbda,
+        batch=args.batch, crop=args.crop, seed=args.seed, init=args.init,
+        max_frames=args.max_frames, warp_weight=args.warp_weight,
+        warp_steps=args.warp_steps, **kw))
     try:
         final = train(cfg, progress=not args.quiet)
     except ValueError as exc:

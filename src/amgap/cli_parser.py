@@ -153,7 +153,20 @@ def _train(sub) -> None:
     p.add_argument("--clip-frames", type=int, default=None,
                    help="frames per training clip (default 2; 3 for B-frame architectures; "
                    "1 trains the I-frame codec alone)")
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--recipe", choices=("v1", "v2"),
+                   help="the zoo's training recipe (amgap.train.recipes; v2: warm-up + cosine "
+                   "from 2e-4, halved with --init, 3-frame clips, three scales, photographs); "
+                   "flags given here override it. Default: none (constant --lr, a 10x drop "
+                   "for the last 15 %% of the steps)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default 1e-4; with --recipe its peak, default the "
+                   "recipe's, halved for a run from --init as the zoo's fine-tunes)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: torch's; 2 with --recipe v2)")
+    p.add_argument("--warp-weight", type=float, default=0.0,
+                   help="motion warm-up weight (LHBDC, AIVC: their training forward returns "
+                   "a prediction MSE), falling linearly to 0 over --warp-steps")
+    p.add_argument("--warp-steps", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="fine-tune from this checkpoint (raw state dicts: as --arch)")
     p.add_argument("--videos", nargs="+", help="training videos (default: registry videos)")
