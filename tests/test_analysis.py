@@ -223,3 +223,27 @@ def test_report_bias_and_padding(carphone_frames, slim_init):
     main = video["info"]["residual-main"]
     assert 0 < main["pad_share"] < 100 and video["info"]["residual-side"]["pad_share"] == 0
     assert "pad_share" not in analyze_encoding(res)["frame_types"]["Video"]
+
+
+def test_calibration_separates_latents_at_the_scale_bound(carphone_frames):
+    """The probe marks latents whose scale sits at the coder's bound; calibration reports
+    the figure over the others and their share, consistent with the whole (on a trained
+    model: an untrained one has every scale at the bound)."""
+    from compressai.entropy_models import GaussianConditional
+
+    from amgap.analysis.calibration import calibration
+    from amgap.codecs.parts import ScaleIndexedPart
+    from amgap.models import load_model
+
+    gc = GaussianConditional(None)
+    gc.update_scale_table(torch.exp(torch.linspace(np.log(0.11), np.log(64), 64)))
+    part = ScaleIndexedPart(gc, InfoKind.RESIDUAL_MAIN)
+    assert part.at_bound(torch.tensor([0.01, 0.11, 0.111, 0.2])).tolist() == \
+        [True, True, True, False]
+    cal = calibration(carphone_frames[:2], load_model(name="amgap-ssf", quality=1), gop_size=2)
+    share, above = cal["share_at_scale_bound"], cal["above_scale_bound"]
+    assert 0.0 < share < 1.0 and above > 0.0
+    # the whole is the mix of both parts: the part at the bound sits below the whole
+    # exactly when the part above sits above it
+    at = (cal["mean_sq_normalized_residual"] - (1 - share) * above) / share if share else None
+    assert at is None or at >= 0.0

@@ -40,12 +40,22 @@ def calibration(frames: list[torch.Tensor], loaded: LoadedModel, gop_size: int =
     res = encode_video(frames, loaded, fps=30, num_frames=len(frames), gop=gop,
                        gop_size=gop_size, probe=probe)
     sq: dict[str, list[float]] = {"motion": [0.0, 0], "residual": [0.0, 0]}
-    for info, z in probe:
-        sq[info][0] += float((z.double() ** 2).sum())
+    active = [0.0, 0, 0]  # sum of squares and count above the scale bound, count at it
+    for info, z, *bound in probe:  # plug-ins may report (info, z) alone
+        z2 = z.double() ** 2
+        sq[info][0] += float(z2.sum())
         sq[info][1] += z.numel()
+        off = bound[0] if bound else torch.zeros_like(z, dtype=torch.bool)
+        active[0] += float(z2[~off].sum())
+        active[1] += int((~off).sum())
+        active[2] += int(off.sum())
     total = sum(v[0] for v in sq.values()) / max(1, sum(v[1] for v in sq.values()))
     return {
         "mean_sq_normalized_residual": total,
         "per_info": {k: (v[0] / v[1] if v[1] else None) for k, v in sq.items()},
+        # latents whose scale sits at the coder's bound are switched off: near 0 above
+        # whatever the fit, they pull the figure below 1; the rest, and their share
+        "above_scale_bound": active[0] / active[1] if active[1] else None,
+        "share_at_scale_bound": active[2] / max(1, active[1] + active[2]),
         "escape_rate": escape_rate(res),
     }

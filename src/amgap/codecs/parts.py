@@ -110,6 +110,12 @@ class ScaleIndexedPart:
         sigma = self.gc.lower_bound_scale(scales)
         return ((y - (means if means is not None else 0.0)) / sigma).detach()
 
+    def at_bound(self, scales: torch.Tensor) -> torch.Tensor:
+        """Where the predicted scale sits at the coder's lower bound (within 1 %): a
+        latent the model has switched off, coded as 0 at almost no cost, whose
+        ``((y - mu) / sigma)^2`` is near 0 however well the model fits."""
+        return (scales <= 1.01 * float(self.gc.lower_bound_scale.bound)).detach()
+
 
 @dataclass
 class HyperpriorCoder:
@@ -141,11 +147,13 @@ class HyperpriorCoder:
                ) -> tuple[torch.Tensor, list[InfoStream]]:
         """``y [1,C,H,W]`` -> (``y_hat``, [side stream, main stream]).
 
-        ``probe``, when given, receives ``(info, (y - mu) / sigma)`` (calibration)."""
+        ``probe``, when given, receives ``(info, (y - mu) / sigma, at the scale bound)``
+        (calibration)."""
         z_hat, side = self.side.encode(self.hyper_encoder(y))
         scales, means = self.params(z_hat)
         if probe is not None:
-            probe.append((self.info, self.main.normalized(y, scales, means)))
+            probe.append((self.info, self.main.normalized(y, scales, means),
+                          self.main.at_bound(scales)))
         y_hat, main = self.main.encode(y, scales, means)
         return y_hat, [side, main]
 
