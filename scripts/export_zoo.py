@@ -65,7 +65,17 @@ def lineage(path: Path) -> list[dict]:
                     "lambda": card.get("lambda"), "wall_s": card.get("wall_s"),
                     "base": (tr.get("config") or {}).get("base")})
         path = tr.get("init")
-    return out
+    return _unique(out)
+
+
+def _unique(chain: list[dict]) -> list[dict]:
+    """The chain without repeated runs: a zoo card read while the zoo file it describes
+    was being replaced (a second export of the same runs) listed its runs twice."""
+    seen: list[dict] = []
+    for r in chain:
+        if r not in seen:
+            seen.append(r)
+    return seen
 
 
 def measure(shipped, frames, base: str | None) -> dict:
