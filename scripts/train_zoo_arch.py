@@ -90,7 +90,8 @@ def main() -> None:
     ap.add_argument("--intra-steps", type=int, default=0,
                     help="train the top rate's I-frame codec alone first (RUN/q4i)")
     ap.add_argument("--init", help="checkpoint the first run starts from (default: "
-                    "scratch; with --intra-steps, the I-frame stage starts from it)")
+                    "scratch; with --intra-steps, the I-frame stage starts from it, after "
+                    "--zero-flows when given)")
     ap.add_argument("--zero-flows", action="store_true",
                     help="AIVC: restart MNet's flows at zero in --init (RUN/init.pth): "
                     "predictions start as copies of the references")
@@ -100,7 +101,7 @@ def main() -> None:
     if args.zero_flows:
         prev = str(zero_flows_init(args.arch, args.init, out))
     if args.intra_steps:
-        prev = str(intra_stage(args.arch, out, args.intra_steps, args.init))
+        prev = str(intra_stage(args.arch, out, args.intra_steps, prev))
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)

@@ -271,11 +271,7 @@ class AIVCNet(CompressionModel):
         prediction (from the *decoded* motion latent), the warm-up term ``amgap train``
         adds with ``warp_weight``. MNet has no flow estimator: from scratch the rate term
         alone teaches it to code every pixel (``alpha`` = 1) rather than to predict."""
-        self._warp = []
-        out = gop_forward(self, frames, "aivc")
-        if self.training and self._warp:
-            out["warp_mse"] = torch.stack(self._warp).mean()
-        return out
+        return gop_forward(self, frames, "aivc")
 
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.cnet, self.frame_analysis(x, None))

@@ -243,11 +243,7 @@ class LHBDCNet(CompressionModel):
         frame by the *estimated* flows, the motion warm-up term ``amgap train`` adds with
         ``warp_weight`` (the published model starts from a pretrained SpyNet; from
         scratch, the rate term alone lets the flow-difference latent collapse)."""
-        self._warp = []
-        out = gop_forward(self, frames, "lhbdc")
-        if self.training and self._warp:
-            out["warp_mse"] = torch.stack(self._warp).mean()
-        return out
+        return gop_forward(self, frames, "lhbdc")
 
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.intra, self.intra.g_a(x))

@@ -118,8 +118,13 @@ def gop_forward(net: nn.Module, frames: list[torch.Tensor], structure: str) -> d
     The clip's frames are coded in the GOP's order with the frame-type forwards
     (``forward_keyframe``, ``forward_p``, ``forward_b``); references are the detached
     reconstructions, as CompressAI's ``ScaleSpaceFlow.forward`` does. Returns what
-    ``amgap.train``'s loss reads: ``x_hat`` and ``likelihoods`` in display order.
+    ``amgap.train``'s loss reads: ``x_hat`` and ``likelihoods`` in display order, and
+    ``warp_mse`` (training mode) when the frame forwards append motion warm-up terms to
+    the model's ``_warp`` list (AIVC, LHBDC): their mean over the clip.
     """
+    warp = getattr(net, "_warp", None)
+    if warp is not None:
+        warp.clear()
     x_hat: list = [None] * len(frames)
     lks: list = [None] * len(frames)
     for step in gop_plan(structure, len(frames), len(frames)):
@@ -131,4 +136,7 @@ def gop_forward(net: nn.Module, frames: list[torch.Tensor], structure: str) -> d
         else:
             out = net.forward_b(x, refs[0], refs[1])
         x_hat[step.display_index], lks[step.display_index] = out
-    return {"x_hat": x_hat, "likelihoods": lks}
+    res = {"x_hat": x_hat, "likelihoods": lks}
+    if net.training and warp:
+        res["warp_mse"] = torch.stack(warp).mean()
+    return res

@@ -43,11 +43,17 @@ class KeyData:
     frames0: int  # frames in the history before the first frame
     optimal: bool = False  # planned for ``optimal`` (the shortest path runs too)
     _hists: list = field(default_factory=list, repr=False)
-    _fits: dict = field(default_factory=dict, repr=False)  # family -> (mask, codes)
+    _fits: dict = field(default_factory=dict, repr=False)  # family -> codes [F, T, nc]
+    _payloads: dict = field(default_factory=dict, repr=False)  # (plan, ctx) -> payload
 
     @property
     def n_tables(self) -> int:
         return len(self.tables)
+
+    @property
+    def width(self) -> int:
+        """Bins per table in a history row (support and escape of the widest table)."""
+        return int(self.tables.cdf_lengths.max()) - 1
 
     def hist_before(self, f: int) -> np.ndarray | None:
         """History counts ``[tables, bins]`` before frame ``f`` (None when empty). Every
@@ -55,7 +61,7 @@ class KeyData:
         per candidate that adapts."""
         if not self._hists:
             self._hists.append(self.hist0)
-        T, width = len(self.tables), int(self.tables.cdf_lengths.max()) - 1
+        T, width = self.n_tables, self.width
         while len(self._hists) <= f:
             p = self.pairs[len(self._hists) - 1]
             add = np.bincount(p.ts * width + p.idx, weights=p.cs, minlength=T * width)
@@ -66,16 +72,11 @@ class KeyData:
 
     def frame_fits(self, fam: str, masks: np.ndarray) -> np.ndarray:
         """Codes [F, T, nc] of each frame's own fit of the tables ``masks`` [F, T] selects
-        (-1 elsewhere). Fits are independent per (frame, table), so the paper's rule and
-        the shortest path share one batch: the first call fits the union of both masks
-        (:func:`_fit_masks`), later ones read from it."""
+        (-1 elsewhere; ``masks`` within :func:`_fit_masks`). Fits are independent per
+        (frame, table), so the paper's rule and the shortest path share one batch."""
         if fam not in self._fits:
-            union = masks | _fit_masks(self, fam)
-            self._fits[fam] = (union, _frame_fits(fam, self, union))
-        union, codes = self._fits[fam]
-        if (masks & ~union).any():  # not foreseen: fit on its own
-            return _frame_fits(fam, self, masks)
-        return np.where(masks[..., None], codes, -1)
+            self._fits[fam] = _frame_fits(fam, self, _fit_masks(self, fam))
+        return np.where(masks[..., None], self._fits[fam], -1)
 
     def ctx(self, f: int) -> Ctx:
         return Ctx(self.main, self.inters[f], self.frames0 + f > 0, self.n_tables)
@@ -120,25 +121,27 @@ def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
         st = rp_mod.KeyState(in_force, kd.hist_before(f) if adapts else None,
                              kd.frames0 + f)
         a = rp.apply(plan, ctx, kd.tables, st, used)
-        payload, pbits = _payload(rp, plan, ctx)
+        payload, pbits = _payload(rp, kd, plan, ctx)
         learned = float(exact_bits(kd.tables, p.ts, p).sum())
         coded = rp_mod.coded_bits(a, p) if plan is not None else learned
         total += coded + 8 * len(payload)
         results.append(rp_mod.StreamReparam(payload, a.tables, a.remap[s.table_index], learned,
                                             coded, pbits, a.replaced, a.reused, a.adapted))
         in_force = a.in_force
-    final = rp_mod.KeyState(in_force, kd.hist_before(len(streams)), kd.frames0 + len(streams))
+    final = rp_mod.KeyState(in_force, kd.hist0, kd.frames0)  # history summed only if read
+    for p in kd.pairs:
+        final.observe(kd.tables, p.ts, p.idx, p.cs)
     return Costed(total, results, final)
 
 
-def _payload(rp, plan, ctx: Ctx) -> tuple[bytes, int]:
+def _payload(rp, kd: KeyData, plan, ctx: Ctx) -> tuple[bytes, int]:
     """:meth:`Reparameterizer.payload`, memoized per key: candidates share many plans."""
     if plan is None:
         return b"", 0
-    key = (plan, ctx.main, ctx.inter, ctx.history, ctx.n_tables)
-    if key not in rp.payloads:
-        rp.payloads[key] = rp.payload(plan, ctx)
-    return rp.payloads[key]
+    key = (plan, ctx.inter, ctx.history)  # the rest of the context is the key's
+    if key not in kd._payloads:
+        kd._payloads[key] = rp.payload(plan, ctx)
+    return kd._payloads[key]
 
 
 def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
@@ -320,7 +323,7 @@ def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: d
     pay for the stream as a whole (payload padding included)."""
     p = kd.pairs[f]
     a = rp.apply(plan, ctx, kd.tables, rp_mod.KeyState(in_force), np.unique(p.ts))
-    payload, _ = _payload(rp, plan, ctx)
+    payload, _ = _payload(rp, kd, plan, ctx)
     coded = float(exact_bits(a.tables, a.remap[p.ts], p, False).sum())
     if coded + 8 * len(payload) >= kd.learned[f].sum():
         return None, {}
@@ -364,11 +367,16 @@ def _dp_masks(kd: KeyData, fam: str) -> np.ndarray:
     return (suffix > NPARAMS[fam] * CODE_BITS) & _covered(kd)[None]
 
 
-def _covered(kd: KeyData) -> np.ndarray:
-    """[T]: tables within the first 256 of the signalling order (a plan covers no more)."""
+def _positions(kd: KeyData) -> np.ndarray:
+    """[T]: each table's position in the signalling order."""
     pos = np.empty(kd.n_tables, dtype=np.int64)
     pos[rp_mod.table_order(kd.tables)] = np.arange(kd.n_tables)
-    return pos < 256
+    return pos
+
+
+def _covered(kd: KeyData) -> np.ndarray:
+    """[T]: tables within the first 256 of the signalling order (a plan covers no more)."""
+    return _positions(kd) < 256
 
 
 def _fit_masks(kd: KeyData, fam: str) -> np.ndarray:
@@ -382,7 +390,7 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
     """Float bits per (frame, table) with decoder-side adaptation at the best prior of
     each frame; whether adaptation is worth its stream flag; that prior."""
     F, T = kd.learned.shape
-    width = int(kd.tables.cdf_lengths.max()) - 1
+    width = kd.width
     out, on, priors = np.full((F, T), np.inf), [], []
     alpha = np.asarray(PRIORS, dtype=float)[:, None]
     for f, p in enumerate(kd.pairs):
@@ -460,8 +468,7 @@ def dp_plans(rp, kd: KeyData, streams, fam_id: int, fam: str, st0) -> Costed:
     pay for them."""
     F, T = kd.learned.shape
     cost = NPARAMS[fam] * CODE_BITS
-    pos = np.empty(T, dtype=np.int64)
-    pos[rp_mod.table_order(kd.tables)] = np.arange(T)
+    pos = _positions(kd)
     cover = pos < 256
     gap = np.maximum(kd.learned - kd.limit, 0.0).sum(0)
     cpool = _fit_codes(fam, kd, Pairs.concat(kd.pairs, kd.attrs), (gap > cost) & cover)

@@ -58,11 +58,9 @@ class Reparameterizer:
         self.mode = mode
         self.state: dict[tuple[str, int], KeyState] = {}
         self._rows: dict = {}
-        self.payloads: dict = {}  # the planner's memo of payload bits, per segment
 
     def reset(self) -> None:
         self.state.clear()
-        self.payloads.clear()
 
     def key_state(self, kind: str, ftype: int) -> KeyState:
         return self.state.setdefault((kind, int(ftype)), KeyState())
