@@ -57,6 +57,20 @@ def intra_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
            "still_share": 0.5, "threads": 1, "ckpt_every": 100})))
 
 
+def flow_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
+    """Stage ``RUN/q4f`` (LHBDC): SpyNet alone on its photometric loss
+    (``objective="motion"``: each reference warped onto the B frame, and the references
+    onto each other), batch 8, the top rate's clips; nothing else changes. The
+    published LHBDC starts from a pretrained SpyNet; this is amgap's stand-in."""
+    if arch != "lhbdc":
+        raise SystemExit("--flow-steps: LHBDC only (AIVC codes its motion end to end)")
+    return train(check_config(TrainConfig(
+        out=str(out / "q4f"), arch=arch, config=None, lmbda=LAMBDAS[4], seed=450,
+        init=init, crop=BATCH[arch][1], strides=(1, 2, 4), objective="motion",
+        **{**recipe("v2", 2e-4, steps, fine_tune=False), "batch": 8, "threads": 1,
+           "ckpt_every": 100})))
+
+
 def zero_flows_init(arch: str, init: str | None, out: Path) -> Path:
     """``RUN/init.pth``: ``init`` with AIVC's flow outputs zeroed (``zero_flow_outputs``);
     its card names ``init``, so the shipped lineage goes on through it."""
@@ -95,6 +109,9 @@ def main() -> None:
     ap.add_argument("--zero-flows", action="store_true",
                     help="AIVC: restart MNet's flows at zero in --init (RUN/init.pth): "
                     "predictions start as copies of the references")
+    ap.add_argument("--flow-steps", type=int, default=0,
+                    help="LHBDC: train SpyNet alone on its photometric loss first "
+                    "(RUN/q4f, after the I-frame stage); the top rate starts from it")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = args.init
@@ -102,6 +119,8 @@ def main() -> None:
         prev = str(zero_flows_init(args.arch, args.init, out))
     if args.intra_steps:
         prev = str(intra_stage(args.arch, out, args.intra_steps, prev))
+    if args.flow_steps:
+        prev = str(flow_stage(args.arch, out, args.flow_steps, prev))
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)

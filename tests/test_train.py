@@ -168,6 +168,32 @@ def test_intra_stage_trains_only_the_keyframe_codec(tmp_path, tiny_video):
     assert moved == {"img"}
 
 
+def test_motion_objective_trains_only_the_flow_estimator(tmp_path, tiny_video):
+    """``objective="motion"`` (LHBDC's SpyNet stage) updates SpyNet alone, from its
+    photometric loss; an architecture without a motion estimator to train alone is
+    refused with one line before any work."""
+    from amgap.errors import UsageError
+
+    tiny = {"N": 16, "M": 16, "intra_N": 16, "intra_M": 16, "mask_ch": 4,
+            "flow_widths": [8, 8], "flow_levels": 3}
+    cfg = TrainConfig(out=str(tmp_path / "base"), arch="lhbdc", config=tiny, steps=1,
+                      batch=1, crop=64, frames=3, videos=[tiny_video], threads=1,
+                      log_every=1)
+    base = train(cfg, progress=False)
+    cfg.out, cfg.init, cfg.steps, cfg.lr = str(tmp_path / "flow"), str(base), 3, 1e-3
+    cfg.objective = "motion"
+    a, b = _weights(base), _weights(train(cfg, progress=False))
+    moved = {k.split(".", 1)[0] for k in a if not torch.equal(a[k], b[k])}
+    assert moved == {"FlowNet"}
+    logged = [json.loads(line) for line in open(tmp_path / "flow" / "log.jsonl")]
+    assert [r["step"] for r in logged] == [1, 2, 3]
+    assert all(r["mse"] > 0 and r["bpp"] == 0 for r in logged)
+    bad = _cfg(tmp_path / "ssf", tiny_video, 1)
+    bad.frames, bad.objective = 3, "motion"
+    with pytest.raises(UsageError, match="no motion estimator"):
+        train(bad, progress=False)
+
+
 def test_cli_recipe_v2_is_the_zoo_recipe_and_flags_override_it(tmp_path, tiny_video):
     """``amgap train --recipe v2`` trains with the zoo's recipe fields (amgap.train.recipes,
     the same the zoo scripts read), halves the peak for a run from --init, and a flag

@@ -167,6 +167,9 @@ def _train(sub) -> None:
                    help="motion warm-up weight (LHBDC, AIVC: their training forward returns "
                    "a prediction MSE), falling linearly to 0 over --warp-steps")
     p.add_argument("--warp-steps", type=int, default=0)
+    p.add_argument("--objective", choices=("rd", "motion"), default="rd",
+                   help="rd: rate-distortion; motion: the motion estimator alone on its "
+                   "photometric loss (LHBDC's SpyNet, before the rd stage)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="fine-tune from this checkpoint (raw state dicts: as --arch)")
     p.add_argument("--videos", nargs="+", help="training videos (default: registry videos)")

@@ -245,6 +245,19 @@ class LHBDCNet(CompressionModel):
         scratch, the rate term alone lets the flow-difference latent collapse)."""
         return gop_forward(self, frames, "lhbdc")
 
+    def motion_loss(self, frames: list[torch.Tensor]) -> torch.Tensor:
+        """Photometric objective of the flow estimator alone (``amgap train`` with
+        ``objective="motion"``): MSE of each reference of a (before, x, after) clip
+        warped onto ``x`` by its estimated flow, and of ``before`` warped onto ``after``
+        (twice the distance: the pair the decoder-side prior ``flow_prior`` estimates).
+        The published model starts from a SpyNet pretrained on optical flow; amgap may
+        not download one, so this stage teaches SpyNet to predict before the codec
+        trains on its flows (from scratch, the rate term lets them collapse)."""
+        before, x, after = frames[0], frames[1], frames[2]
+        pairs = ((x, before), (x, after), (after, before))
+        return torch.stack([F.mse_loss(_backwarp(second, self.FlowNet(first, second), False),
+                                       first) for first, second in pairs]).mean()
+
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.intra, self.intra.g_a(x))
         return self.intra.g_s(y_hat), {"residual": lk}

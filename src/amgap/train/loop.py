@@ -64,6 +64,10 @@ class TrainConfig:
     # warp_steps (0: constant)
     warp_weight: float = 0.0
     warp_steps: int = 0
+    # "rd": rate-distortion (every stage of the zoo but one); "motion": the model's
+    # motion estimator alone on its photometric loss (``model.motion_loss(frames)``,
+    # LHBDC's SpyNet before the joint training); nothing else is updated
+    objective: str = "rd"
 
 
 class BFrameTrainer(nn.Module):
@@ -107,6 +111,7 @@ def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, to
 
 
 SCHEDULES = ("step", "cosine")
+OBJECTIVES = ("rd", "motion")
 
 
 def lr_factor(cfg: TrainConfig, step: int) -> float:
@@ -169,6 +174,10 @@ def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
     arch = get_codec(cfg.arch)
     model = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch).model if cfg.init \
         else arch.build(cfg.config)
+    if cfg.objective == "motion" and not hasattr(model, "motion_loss"):
+        from ..errors import UsageError
+        raise UsageError(f"objective 'motion': {cfg.arch} has no motion estimator to "
+                         "train alone (no motion_loss)")
     if arch.base_default is None:
         return model, model
     if cfg.frames != 3:
@@ -226,12 +235,26 @@ def _ddp_forward(run: _Run, device: torch.device) -> nn.Module:
     return DDP(run.model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def _motion_step(run: _Run, cfg: TrainConfig, frames: list) -> dict[str, float]:
+    """One step of ``objective="motion"``: only the parameters its loss reaches get a
+    gradient (Adam leaves the others, whose gradient stays ``None``, untouched)."""
+    mse = run.model.motion_loss(frames)
+    (cfg.lmbda * 255 ** 2 * mse).backward()  # the warm-up term's scale (clip_grad)
+    torch.nn.utils.clip_grad_norm_(run.params, cfg.clip_grad)
+    run.opt.step()
+    run.step += 1
+    mse = float(mse.detach())
+    return {"loss": cfg.lmbda * 255 ** 2 * mse, "mse": mse, "bpp": 0.0, "aux": 0.0}
+
+
 def _train_step(run: _Run, cfg: TrainConfig, forward: nn.Module, frames: list,
                 world: int) -> dict[str, float]:
     for g in run.opt.param_groups:
         g["lr"] = cfg.lr * lr_factor(cfg, run.step)
     run.opt.zero_grad(set_to_none=True)
     run.aux_opt.zero_grad(set_to_none=True)
+    if cfg.objective == "motion":
+        return _motion_step(run, cfg, frames)
     out = forward(frames)
     res = rd_loss(out, frames, cfg.lmbda)
     w = warp_factor(cfg, run.step)
@@ -404,6 +427,11 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
             raise UsageError(f"{cfg.arch} does not take --width-config "
                              f"{','.join(f'{k}={v}' for k, v in widths.items())} "
                              f"({str(exc).splitlines()[0][:120]})") from exc
+    if cfg.objective not in OBJECTIVES:
+        raise UsageError(f"unknown objective {cfg.objective!r} (known: "
+                         f"{', '.join(OBJECTIVES)})")
+    if cfg.objective == "motion" and cfg.frames != 3:
+        raise UsageError("objective 'motion' trains on clips of 3 frames (before, x, after)")
     _check_sources(cfg)
     return cfg
 
