@@ -33,7 +33,8 @@ STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 
 
 def config(arch: str, q: int, out: Path, steps: int, init: str | None,
-           warp: tuple[float, int] = (0.0, 0), top: bool | None = None) -> TrainConfig:
+           warp: tuple[float, int] = (0.0, 0), top: bool | None = None,
+           threads: int = 1) -> TrainConfig:
     """``top``: the top-rate run (full lr, the motion warm-up); default: when from scratch."""
     batch, crop = BATCH[arch]
     top = init is None if top is None else top
@@ -42,10 +43,12 @@ def config(arch: str, q: int, out: Path, steps: int, init: str | None,
         out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
         init=init, batch=batch, crop=crop, strides=(1, 2, 4),
         warp_weight=warp[0] if top else 0.0, warp_steps=warp[1],
-        **{**recipe("v2", 2e-4, steps, fine_tune=not top), "threads": 1, "ckpt_every": 100})
+        **{**recipe("v2", 2e-4, steps, fine_tune=not top), "threads": threads,
+           "ckpt_every": 100})
 
 
-def intra_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
+def intra_stage(arch: str, out: Path, steps: int, init: str | None,
+                threads: int = 1) -> Path:
     """Stage 0 (``RUN/q4i``): the I-frame codec alone on single frames, batch 8, half
     the crops from the photographs (as ``train_zoo.intra_stage`` for amgap-ssf): every
     B frame's references are I frames, and 3-frame clips give them a third of the
@@ -54,20 +57,21 @@ def intra_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
         out=str(out / "q4i"), arch=arch, config=None, lmbda=LAMBDAS[4], seed=400,
         init=init, crop=BATCH[arch][1], strides=(1,),
         **{**recipe("v2", 2e-4, steps, fine_tune=False), "frames": 1, "batch": 8,
-           "still_share": 0.5, "threads": 1, "ckpt_every": 100})))
+           "still_share": 0.5, "threads": threads, "ckpt_every": 100})))
 
 
-def flow_stage(arch: str, out: Path, steps: int, init: str | None) -> Path:
+def flow_stage(arch: str, out: Path, steps: int, init: str | None,
+               threads: int = 1) -> Path:
     """Stage ``RUN/q4f`` (LHBDC): SpyNet alone on its photometric loss
     (``objective="motion"``: each reference warped onto the B frame, and the references
-    onto each other), batch 8, the top rate's clips; nothing else changes. The
+    onto each other), batch 4, the top rate's clips; nothing else changes. The
     published LHBDC starts from a pretrained SpyNet; this is amgap's stand-in."""
     if arch != "lhbdc":
         raise SystemExit("--flow-steps: LHBDC only (AIVC codes its motion end to end)")
     return train(check_config(TrainConfig(
         out=str(out / "q4f"), arch=arch, config=None, lmbda=LAMBDAS[4], seed=450,
         init=init, crop=BATCH[arch][1], strides=(1, 2, 4), objective="motion",
-        **{**recipe("v2", 2e-4, steps, fine_tune=False), "batch": 8, "threads": 1,
+        **{**recipe("v2", 2e-4, steps, fine_tune=False), "batch": 4, "threads": threads,
            "ckpt_every": 100})))
 
 
@@ -112,20 +116,23 @@ def main() -> None:
     ap.add_argument("--flow-steps", type=int, default=0,
                     help="LHBDC: train SpyNet alone on its photometric loss first "
                     "(RUN/q4f, after the I-frame stage); the top rate starts from it")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of every stage "
+                    "(2 when nothing else runs on the 2 cores; resuming with another value "
+                    "is exact up to float rounding)")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = args.init
     if args.zero_flows:
         prev = str(zero_flows_init(args.arch, args.init, out))
     if args.intra_steps:
-        prev = str(intra_stage(args.arch, out, args.intra_steps, prev))
+        prev = str(intra_stage(args.arch, out, args.intra_steps, prev, args.threads))
     if args.flow_steps:
-        prev = str(flow_stage(args.arch, out, args.flow_steps, prev))
+        prev = str(flow_stage(args.arch, out, args.flow_steps, prev, args.threads))
     for i, q in enumerate(int(x) for x in args.qualities.split(",") if x):
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)
         cfg = config(args.arch, q, out, steps, prev, (args.warp_weight, args.warp_steps),
-                     top=i == 0)
+                     top=i == 0, threads=args.threads)
         prev = str(train(check_config(cfg)))
 
 
