@@ -248,8 +248,8 @@ def test_published_presets_build():
 
 
 def test_lhbdc_motion_warmup_term_trains_the_flow_network():
-    """In training mode the clip forward returns the warp MSE of the estimated flows; its
-    gradient reaches SpyNet (the warm-up that keeps the flow latent from collapsing)."""
+    """In training mode the clip forward returns the warm-up MSE (estimated flows' warps
+    and the decoded prediction); its gradient reaches SpyNet and the motion decoder."""
     from amgap.train.loop import TrainConfig, warp_factor
 
     _, lhbdc = _nets()
@@ -259,6 +259,8 @@ def test_lhbdc_motion_warmup_term_trains_the_flow_network():
     out["warp_mse"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in lhbdc.FlowNet.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0  # the decoded prediction
+               for p in lhbdc.mv_compressor.g_s.parameters())
     lhbdc.eval()
     with torch.no_grad():
         assert "warp_mse" not in lhbdc(_clip())

@@ -239,10 +239,11 @@ class LHBDCNet(CompressionModel):
     # ---- training forwards: (x_hat, {info: {"y": lk, "z": lk}}) ----
     def forward(self, frames: list[torch.Tensor]) -> dict:
         """A clip coded as one ``lhbdc`` GOP (what ``amgap train`` calls). In training
-        mode it also returns ``warp_mse``: the MSE of each reference warped onto its B
-        frame by the *estimated* flows, the motion warm-up term ``amgap train`` adds with
-        ``warp_weight`` (the published model starts from a pretrained SpyNet; from
-        scratch, the rate term alone lets the flow-difference latent collapse)."""
+        mode it also returns ``warp_mse``, the motion warm-up term ``amgap train`` adds
+        with ``warp_weight``: the mean of the MSE of each reference warped onto its B
+        frame by the *estimated* flows (trains SpyNet) and the MSE of the prediction from
+        the *decoded* motion (makes the flow-difference latent carry the flows, as
+        AIVC's prediction term does; the rate term alone let it collapse)."""
         return gop_forward(self, frames, "lhbdc")
 
     def motion_loss(self, frames: list[torch.Tensor]) -> torch.Tensor:
@@ -265,11 +266,12 @@ class LHBDCNet(CompressionModel):
     def forward_b(self, x: torch.Tensor, ref0: torch.Tensor, ref1: torch.Tensor):
         refs = [ref0, ref1]
         y_m, flows = self._motion_analysis(x, refs)
-        if self.training:
-            self._warp.append(0.5 * (F.mse_loss(_backwarp(ref0, flows[:, 0:2], False), x)
-                                     + F.mse_loss(_backwarp(ref1, flows[:, 2:4], False), x)))
         y_m_hat, lk_m = latent_forward(self.mv_compressor, y_m)
         motion = self.motion_synthesis(y_m_hat, refs)
+        if self.training:  # warm-up: SpyNet's own warps, and the decoded prediction
+            self._warp.append(0.5 * (F.mse_loss(_backwarp(ref0, flows[:, 0:2], False), x)
+                                     + F.mse_loss(_backwarp(ref1, flows[:, 2:4], False), x)))
+            self._warp.append(F.mse_loss(motion.prediction, x))
         y_r_hat, lk_r = latent_forward(self.residual_compressor,
                                        self.residual_analysis(x, motion))
         return self.residual_synthesis(y_r_hat, motion), {"motion": lk_m, "residual": lk_r}
