@@ -65,7 +65,20 @@ def lineage(path: Path) -> list[dict]:
                     "lambda": card.get("lambda"), "wall_s": card.get("wall_s"),
                     "base": (tr.get("config") or {}).get("base")})
         path = tr.get("init")
+    if path and not Path(path).is_file():  # not on this machine: a shipped card knows it
+        out += _shipped_tail(str(path))
     return _unique(out)
+
+
+def _shipped_tail(path: str) -> list[dict]:
+    """The lineage from ``path`` on, as a shipped card lists it (a checkpoint the chain
+    names but this machine lacks, e.g. the widened init of amgap-ssf's v3 runs)."""
+    for card in sorted(WEIGHTS_DIR.glob("*.json")):
+        chain = json.loads(card.read_text()).get("lineage") or []
+        for i, r in enumerate(chain):
+            if r.get("run") in (path, str(Path(path).parent)):
+                return chain[i:]
+    return []
 
 
 def _unique(chain: list[dict]) -> list[dict]:
