@@ -66,6 +66,22 @@ def test_ddp_two_processes_identical_weights(tmp_path, tiny_video):
     assert card["training"]["world_size"] == 2 and card["steps"] == 3
 
 
+def test_ddp_motion_objective_identical_weights(tmp_path, tiny_video):
+    """``--objective motion`` calls the model's ``motion_loss`` outside DDP's forward:
+    its gradients are averaged by hand, so both ranks still end with the same weights
+    (they diverged before the fix)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", "29518", "-m", "amgap", "train", "--out", str(tmp_path),
+           "--arch", "lhbdc", "--objective", "motion", "--width-config",
+           "N=16,M=16,intra_N=16,intra_M=16,mask_ch=4,flow_levels=3", "--clip-frames", "3",
+           "--steps", "3", "--batch", "1", "--crop", "64", "--videos", tiny_video, "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ranks = json.loads((tmp_path / "ranks.json").read_text())
+    assert ranks["world_size"] == 2 and len(set(ranks["weights_hash"])) == 1
+
+
 def test_b_frame_training_over_a_frozen_base(tmp_path, tiny_video):
     base = train(_cfg(tmp_path / "base", tiny_video, 1), progress=False)
     before = {k: v.clone() for k, v in load_checkpoint(base).model.state_dict().items()}

@@ -235,11 +235,15 @@ def _ddp_forward(run: _Run, device: torch.device) -> nn.Module:
     return DDP(run.model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
-def _motion_step(run: _Run, cfg: TrainConfig, frames: list) -> dict[str, float]:
+def _motion_step(run: _Run, cfg: TrainConfig, frames: list, world: int) -> dict[str, float]:
     """One step of ``objective="motion"``: only the parameters its loss reaches get a
-    gradient (Adam leaves the others, whose gradient stays ``None``, untouched)."""
+    gradient (Adam leaves the others, whose gradient stays ``None``, untouched). It
+    calls ``motion_loss`` on the model itself, not through DDP's forward, so under
+    DDP its gradients are averaged by hand, as the aux loss's are."""
     mse = run.model.motion_loss(frames)
     (cfg.lmbda * 255 ** 2 * mse).backward()  # the warm-up term's scale (clip_grad)
+    if world > 1:
+        _average_grads(run.params, world)
     torch.nn.utils.clip_grad_norm_(run.params, cfg.clip_grad)
     run.opt.step()
     run.step += 1
@@ -254,7 +258,7 @@ def _train_step(run: _Run, cfg: TrainConfig, forward: nn.Module, frames: list,
     run.opt.zero_grad(set_to_none=True)
     run.aux_opt.zero_grad(set_to_none=True)
     if cfg.objective == "motion":
-        return _motion_step(run, cfg, frames)
+        return _motion_step(run, cfg, frames, world)
     out = forward(frames)
     res = rd_loss(out, frames, cfg.lmbda)
     w = warp_factor(cfg, run.step)
