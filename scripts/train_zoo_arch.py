@@ -47,17 +47,25 @@ def config(arch: str, q: int, out: Path, steps: int, init: str | None,
            "ckpt_every": 100})
 
 
+def _stage(arch: str, out: Path, name: str, seed: int, steps: int, init: str | None,
+           threads: int, **fields) -> Path:
+    """A single-stage run at the top rate before the joint one (``RUN/NAME``), recipe v2
+    with ``fields`` on top."""
+    return train(check_config(TrainConfig(
+        out=str(out / name), arch=arch, config=None, lmbda=LAMBDAS[4], seed=seed,
+        init=init, crop=BATCH[arch][1],
+        **{**recipe("v2", 2e-4, steps, fine_tune=False), "threads": threads,
+           "ckpt_every": 100, **fields})))
+
+
 def intra_stage(arch: str, out: Path, steps: int, init: str | None,
                 threads: int = 1) -> Path:
     """Stage 0 (``RUN/q4i``): the I-frame codec alone on single frames, batch 8, half
     the crops from the photographs (as ``train_zoo.intra_stage`` for amgap-ssf): every
     B frame's references are I frames, and 3-frame clips give them a third of the
     steps. The top rate then starts from it."""
-    return train(check_config(TrainConfig(
-        out=str(out / "q4i"), arch=arch, config=None, lmbda=LAMBDAS[4], seed=400,
-        init=init, crop=BATCH[arch][1], strides=(1,),
-        **{**recipe("v2", 2e-4, steps, fine_tune=False), "frames": 1, "batch": 8,
-           "still_share": 0.5, "threads": threads, "ckpt_every": 100})))
+    return _stage(arch, out, "q4i", 400, steps, init, threads, strides=(1,), frames=1,
+                  batch=8, still_share=0.5)
 
 
 def flow_stage(arch: str, out: Path, steps: int, init: str | None,
@@ -68,11 +76,8 @@ def flow_stage(arch: str, out: Path, steps: int, init: str | None,
     published LHBDC starts from a pretrained SpyNet; this is amgap's stand-in."""
     if arch != "lhbdc":
         raise SystemExit("--flow-steps: LHBDC only (AIVC codes its motion end to end)")
-    return train(check_config(TrainConfig(
-        out=str(out / "q4f"), arch=arch, config=None, lmbda=LAMBDAS[4], seed=450,
-        init=init, crop=BATCH[arch][1], strides=(1, 2, 4), objective="motion",
-        **{**recipe("v2", 2e-4, steps, fine_tune=False), "batch": 4, "threads": threads,
-           "ckpt_every": 100})))
+    return _stage(arch, out, "q4f", 450, steps, init, threads, strides=(1, 2, 4),
+                  objective="motion", batch=4)
 
 
 def zero_flows_init(arch: str, init: str | None, out: Path) -> Path:

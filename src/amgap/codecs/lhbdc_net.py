@@ -256,8 +256,8 @@ class LHBDCNet(CompressionModel):
         trains on its flows (from scratch, the rate term lets them collapse)."""
         before, x, after = frames[0], frames[1], frames[2]
         pairs = ((x, before), (x, after), (after, before))
-        return torch.stack([F.mse_loss(_backwarp(second, self.FlowNet(first, second), False),
-                                       first) for first, second in pairs]).mean()
+        return torch.stack([_warp_error(second, self.FlowNet(first, second), first)
+                            for first, second in pairs]).mean()
 
     def forward_keyframe(self, x: torch.Tensor):
         y_hat, lk = latent_forward(self.intra, self.intra.g_a(x))
@@ -269,12 +269,17 @@ class LHBDCNet(CompressionModel):
         y_m_hat, lk_m = latent_forward(self.mv_compressor, y_m)
         motion = self.motion_synthesis(y_m_hat, refs)
         if self.training:  # warm-up: SpyNet's own warps, and the decoded prediction
-            self._warp.append(0.5 * (F.mse_loss(_backwarp(ref0, flows[:, 0:2], False), x)
-                                     + F.mse_loss(_backwarp(ref1, flows[:, 2:4], False), x)))
+            self._warp.append(0.5 * (_warp_error(ref0, flows[:, 0:2], x)
+                                     + _warp_error(ref1, flows[:, 2:4], x)))
             self._warp.append(F.mse_loss(motion.prediction, x))
         y_r_hat, lk_r = latent_forward(self.residual_compressor,
                                        self.residual_analysis(x, motion))
         return self.residual_synthesis(y_r_hat, motion), {"motion": lk_m, "residual": lk_r}
+
+
+def _warp_error(ref: torch.Tensor, flow: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE of ``ref`` warped onto ``target`` by ``flow`` (SpyNet's photometric loss)."""
+    return F.mse_loss(_backwarp(ref, flow, False), target)
 
 
 def _refs(refs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
