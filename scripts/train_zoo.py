@@ -77,7 +77,8 @@ def main() -> None:
     if args.polish_top:
         train(TrainConfig(out=str(out / "q4p"), config=SLIM, lmbda=LAMBDAS[4], seed=40,
                           init=str(out / "q3" / "final.pth"),
-                          **recipe(args.recipe, args.lr, args.steps_ft, True)))
+                          **{**recipe(args.recipe, args.lr, args.steps_ft, True),
+                             "threads": args.threads}))
 
 
 if __name__ == "__main__":

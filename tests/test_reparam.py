@@ -178,10 +178,14 @@ def test_syntax_roundtrips_every_field():
         (StreamPlan(1, wide_codes=(3, 1023)), Ctx(False, True, True, 8)),
         (StreamPlan(1, wide_codes=(511,)), Ctx(True, True, True, 64)),
         (StreamPlan(3, wide_codes=(0, 1)), Ctx(True, True, False, 64)),
+        (StreamPlan(0, 1, adapt=True, prior=2, adapt_all=True), Ctx(True, True, True, 64)),
+        (StreamPlan(0, 3, adapt=True, prior=1, adapt_all=True), Ctx(False, False, True, 8)),
     ]
     for plan, ctx in cases:
         data = write_plan(plan, ctx).to_bytes()
         assert read_plan(data, Ctx(ctx.main, ctx.inter, ctx.history, ctx.n_tables)) == plan
+    # adapt_all: one byte, whatever the number of tables
+    assert len(write_plan(cases[-2][0], Ctx(True, True, True, 64)).to_bytes()) == 1
 
 
 def test_docs_list_the_syntax_fields():
@@ -230,6 +234,53 @@ def test_adaptation_wins_on_stationary_mismatch_and_roundtrips():
         r = _roundtrip(enc, dec, s, f > 0, 0 if f == 0 else 1)
         adapted += r.adapted
     assert adapted > 0
+
+
+def test_small_streams_adapt_every_table_for_one_byte():
+    """48 side tables of 9 symbols per frame (QCIF), all narrower than learned: no
+    parameter set pays and per-table flags cost ~100 bits a frame, so from the second
+    frame on the planner adapts every table for a one-byte payload; decoded exactly."""
+    from amgap.entropy.syntax import Ctx, read_plan
+
+    tables = gauss_tables(48, sigma=2.0, half=8)
+    rng = np.random.default_rng(7)
+    enc, dec = Reparameterizer("optimal"), Reparameterizer("optimal")
+    every = []
+    for f in range(5):
+        idx = np.repeat(np.arange(48), 9).astype(np.int32)
+        sym = np.round(rng.normal(0, 0.8, idx.size)).astype(np.int64)
+        r = _roundtrip(enc, dec, InfoStream(InfoKind.MOTION_SIDE, sym, idx, tables), f > 0,
+                       0 if f == 0 else 1)
+        if r.payload:
+            plan = read_plan(r.payload, Ctx(False, f > 0, f > 1, 48))
+            every.append(plan.adapt_all and len(r.payload) == 1 and r.adapted == 48)
+        assert r.coded_bits + 8 * len(r.payload) <= r.learned_bits
+    assert sum(every) >= 3, every
+
+
+def test_batched_adaptation_rows_equal_one_table_rows():
+    """adapt_rows (one pass over many tables of different lengths) builds exactly the
+    row of the one-table definition: integer weights, then CompressAI's quantization."""
+    from amgap.entropy.families import quantized_cdf
+    from amgap.entropy.state import adapt_rows
+    from amgap.entropy.syntax import PRIORS
+
+    rows = [gauss_tables(1, sigma=s, half=h) for s, h in ((1.0, 3), (2.0, 8), (0.5, 1))]
+    width = max(int(t.cdf_lengths[0]) for t in rows)
+    cdfs = np.zeros((3, width), np.int32)
+    for i, t in enumerate(rows):
+        cdfs[i, : t.cdf_lengths[0]] = t.cdfs[0]
+    tables = TableSet(cdfs, np.array([t.cdf_lengths[0] for t in rows], np.int32),
+                      np.array([t.offsets[0] for t in rows], np.int32), "factorized")
+    rng = np.random.default_rng(3)
+    hist = rng.integers(0, 50, (3, width - 1))
+    for prior in range(len(PRIORS)):
+        got = adapt_rows(tables, [2, 0, 1], hist[[2, 0, 1]], [prior] * 3)
+        for t, row in zip([2, 0, 1], got, strict=True):
+            n = int(tables.cdf_lengths[t])
+            w = hist[t, : n - 1] * (1 << 16) + PRIORS[prior] * np.diff(
+                tables.cdfs[t, :n].astype(np.int64))
+            assert np.array_equal(row, quantized_cdf(w / float(w.sum())))
 
 
 @pytest.mark.parametrize("model,gop,seed", [

@@ -31,7 +31,7 @@ __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", 
            "write_file", "read_file", "LIMITS"]
 
 MAGIC = b"\x8bAMG\r\n\x1a\n"
-VERSION = 3  # 3: uvar lengths and indices; 2: reparameterization syntax v2
+VERSION = 4  # 4: adapt_all; 3: uvar lengths and indices; 2: reparameterization syntax v2
 
 LIMITS = {
     "dimension": 16384,

@@ -100,8 +100,9 @@ def _stream_params(h, frames, rng):
 
 
 def _plan_params(h, frames, rng):
-    """A syntactically valid random reparameterization payload (reuse, adaptation, new
-    codes, stream-wide families) for one stream: reaches the decoder's table building."""
+    """A syntactically valid random reparameterization payload (reuse, adaptation of some
+    or all tables, new codes, stream-wide families) for one stream: reaches the decoder's
+    table building."""
     from ..entropy.syntax import Choice, Ctx, StreamPlan, TableChoice, family_ncodes, write_plan
 
     seen: set = set()
@@ -131,8 +132,9 @@ def _plan_params(h, frames, rng):
             codes = tuple(rng.randrange(1024) for _ in range(family_ncodes(main, family, k))) \
                 if c == Choice.NEW else ()
             tables.append(TableChoice(c, codes))
+        every = adapt and rng.random() < 0.3  # adapt_all: no per-table fields
         plan = StreamPlan(family, k, adapt=adapt, prior=rng.randrange(4) if adapt else 0,
-                          tables=tuple(tables))
+                          adapt_all=every, tables=() if every else tuple(tables))
     s.params = write_plan(plan, Ctx(main, inter, history, 256)).to_bytes()
     h.reparam_mode = rng.choice([1, 2])
     return h, frames

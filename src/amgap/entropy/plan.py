@@ -45,6 +45,7 @@ class KeyData:
     _hists: list = field(default_factory=list, repr=False)
     _fits: dict = field(default_factory=dict, repr=False)  # family -> codes [F, T, nc]
     _payloads: dict = field(default_factory=dict, repr=False)  # (plan, ctx) -> payload
+    _adapt: tuple | None = field(default=None, repr=False)  # _adapt_bits, once per key
 
     @property
     def n_tables(self) -> int:
@@ -156,8 +157,7 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
     if rp.mode == "optimal":
         costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
                    for fam_id, fam in _PER_TABLE[kd.main]]
-        if _WIDE[kd.main]:
-            costed.append(evaluate(rp, kd, streams, wide_plans(kd), st0))
+        costed.append(evaluate(rp, kd, streams, wide_plans(kd), st0))
     best = _smallest(costed, streams)
     rp.state[key] = best.final
     return best.results
@@ -386,12 +386,36 @@ def _fit_masks(kd: KeyData, fam: str) -> np.ndarray:
     return m | _dp_masks(kd, fam) if kd.optimal else m
 
 
-def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
-    """Float bits per (frame, table) with decoder-side adaptation at the best prior of
-    each frame; whether adaptation is worth its stream flag; that prior."""
+@dataclass
+class AdaptBits:
+    """Decoder-side adaptation's float bits: per (frame, table) at each frame's best
+    prior for per-table flags (``table``, ``on``: worth the stream flag, ``prior``), and
+    every table of a frame adapted at once (``all`` [F], inf without history;
+    ``all_prior``)."""
+
+    table: np.ndarray
+    on: list[bool]
+    prior: list[int]
+    all: np.ndarray
+    all_prior: list[int]
+
+
+# an adapt-all payload: family, (side: k - 1,) adapt, prior, adapt_all: one byte
+_ADAPT_ALL_BITS = 8.0
+
+
+def _adapt_bits(kd: KeyData) -> AdaptBits:
+    """:class:`AdaptBits` of a key (computed once: every candidate reads it)."""
+    if kd._adapt is None:
+        kd._adapt = _adapt_costs(kd)
+    return kd._adapt
+
+
+def _adapt_costs(kd: KeyData) -> AdaptBits:
     F, T = kd.learned.shape
     width = kd.width
     out, on, priors = np.full((F, T), np.inf), [], []
+    every, every_prior = np.full(F, np.inf), [0] * F
     alpha = np.asarray(PRIORS, dtype=float)[:, None]
     for f, p in enumerate(kd.pairs):
         hist = kd.hist_before(f)
@@ -410,7 +434,24 @@ def _adapt_bits(kd: KeyData) -> tuple[np.ndarray, list[bool], list[int]]:
         on.append(bool(gain[i] > 3.0))
         priors.append(i)
         out[f] = bits[i]
-    return out, on, priors
+        tot = bits.sum(1)
+        every_prior[f] = int(np.argmin(tot))
+        every[f] = tot[every_prior[f]]
+    return AdaptBits(out, on, priors, every, every_prior)
+
+
+def _adapt_all_plan(prior: int) -> StreamPlan:
+    """Every table of the stream adapted (family 0: the per-table syntax's flags)."""
+    return StreamPlan(0, 1, adapt=True, prior=prior, adapt_all=True)
+
+
+def _fill_adapt_all(kd: KeyData, plans: list) -> list:
+    """Frames a plan leaves on the learned tables get every table adapted where that is
+    cheaper: no parameters in force either way, so later frames are unaffected."""
+    ab = _adapt_bits(kd)
+    return [_adapt_all_plan(ab.all_prior[f]) if plan is None and
+            ab.all[f] + _ADAPT_ALL_BITS < kd.learned[f].sum() else plan
+            for f, plan in enumerate(plans)]
 
 
 def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float, blocked=None):
@@ -480,13 +521,13 @@ def dp_plans(rp, kd: KeyData, streams, fam_id: int, fam: str, st0) -> Costed:
         js = fitted[fitted <= g]
         if len(js):
             Bf[js, g] = _float_bits(fam, kd, kd.pairs[g], cpf[js])
-    A, adapt_on, prior = _adapt_bits(kd)
-    A[:, ~cover] = np.inf
+    ab = _adapt_bits(kd)
+    A = np.where(cover[None], ab.table, np.inf)
 
     def plans_for(blocked: np.ndarray | None) -> list:
-        acts, states = _shortest_path(kd, Bp, Bf, A, adapt_on, cost, blocked)
-        return [_dp_plan(kd, f, fam_id, acts[f], states[f], cpool, cpf[f], prior[f], pos)
-                for f in range(F)]
+        acts, states = _shortest_path(kd, Bp, Bf, A, ab.on, cost, blocked)
+        return _fill_adapt_all(kd, [_dp_plan(kd, f, fam_id, acts[f], states[f], cpool,
+                                             cpf[f], ab.prior[f], pos) for f in range(F)])
     return _unblock_losers(rp, kd, streams, st0, plans_for)
 
 
@@ -525,10 +566,13 @@ def _dp_plan(kd, f, fam_id, act, state, cpool, cpf, prior, pos) -> StreamPlan | 
 
 
 def wide_plans(kd: KeyData) -> list:
-    """Per frame, the best stream-wide family (one parameter set for every table); each
-    family is fitted to every frame at once."""
+    """Per frame, the best stream-wide choice: a stream-wide family (one parameter set
+    for every table; each family fitted to every frame at once) or every table adapted."""
     F = len(kd.pairs)
     plans, best_bits = [None] * F, kd.learned.sum(1).astype(float)
+    ab = _adapt_bits(kd)
+    for f in np.flatnonzero(ab.all + _ADAPT_ALL_BITS < best_bits).tolist():
+        plans[f], best_bits[f] = _adapt_all_plan(ab.all_prior[f]), ab.all[f] + _ADAPT_ALL_BITS
     for fam_id, fam in _WIDE[kd.main]:
         cat, which = Pairs.stack([p.for_family(fam, kd.attrs) for p in kd.pairs])
         if not len(cat):

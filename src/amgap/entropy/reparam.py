@@ -34,7 +34,7 @@ from .state import (
     KeyState,
     StreamReparam,
     TableParams,
-    adapt_row,
+    adapt_rows,
     build_rows,
     family_name,
     table_order,
@@ -91,6 +91,9 @@ class Reparameterizer:
             p = TableParams(fam, 1, tuple(plan.wide_codes))
             chosen = dict.fromkeys(used.tolist(), p)
             out.replaced = len(chosen)
+        elif plan.adapt_all:
+            chosen = dict.fromkeys(used.tolist(), ("adapt", plan.prior))
+            out.adapted = len(chosen)
         else:
             order = table_order(tables)
             for pos, tc in enumerate(plan.tables):
@@ -108,9 +111,12 @@ class Reparameterizer:
         ts = [t for t in sorted(chosen) if t in used_set]
         params = [(t, chosen[t]) for t in ts if isinstance(chosen[t], TableParams)]
         built = dict(zip((t for t, _ in params), self.rows(tables, params), strict=True))
-        hist = st.history() if len(built) < len(ts) else None
-        rows = [built[t] if t in built else adapt_row(tables, t, hist[t], chosen[t][1])
-                for t in ts]
+        adapted = [t for t in ts if t not in built]
+        if adapted:
+            hist = st.history()
+            built.update(zip(adapted, adapt_rows(tables, adapted, hist[adapted], [
+                chosen[t][1] for t in adapted]), strict=True))
+        rows = [built[t] for t in ts]
         out.remap[np.asarray(ts, dtype=np.int64)] = len(tables) + np.arange(len(ts),
                                                                           dtype=np.int32)
         out.tables = tables.with_rows(rows, [int(tables.offsets[t]) for t in ts])

@@ -24,8 +24,8 @@ from .tables import TableSet
 from .vfit import Pairs, TableAttrs, exact_bits
 
 __all__ = ["TableParams", "StreamReparam", "KeyState", "Applied", "family_name",
-           "limit_bits", "table_order", "build_row", "build_rows", "adapt_row", "stream_pairs",
-           "coded_bits"]
+           "limit_bits", "table_order", "build_row", "build_rows", "adapt_row", "adapt_rows",
+           "stream_pairs", "coded_bits"]
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,25 @@ def adapt_row(tables: TableSet, t: int, hist: np.ndarray, prior: int) -> np.ndar
     """Decoder-side adaptation of table ``t``: counts of the key's previous symbols
     (support bins then escape) plus ``PRIORS[prior]`` pseudo-symbols spread as the
     learned table, in exact integers, then CompressAI's quantization."""
-    n = int(tables.cdf_lengths[t])
-    freq = np.diff(tables.cdfs[t, :n].astype(np.int64))
-    w = hist[: n - 1].astype(np.int64) * (1 << 16) + PRIORS[prior] * freq
-    return quantized_cdf(w / float(w.sum()))
+    return adapt_rows(tables, [t], hist[[t]], [prior])[0]
+
+
+def adapt_rows(tables: TableSet, ts: list[int], hists: np.ndarray, priors: list[int]
+               ) -> list[np.ndarray]:
+    """:func:`adapt_row` of many tables (``hists`` [len(ts), bins]): the integer
+    weights and their sums in one pass (exact, so rows equal the one-table path)."""
+    ts_a = np.asarray(ts, dtype=np.int64)
+    n = tables.cdf_lengths[ts_a].astype(np.int64)
+    cdfs = tables.cdfs[ts_a].astype(np.int64)
+    freq = np.diff(cdfs, axis=1)  # beyond a row's length: garbage, masked below
+    width = freq.shape[1]
+    inside = np.arange(width)[None] < (n - 1)[:, None]
+    h = np.zeros((len(ts_a), width), dtype=np.int64)
+    k = min(width, hists.shape[1])
+    h[:, :k] = hists[:, :k]
+    w = np.where(inside, h * (1 << 16) + np.asarray(PRIORS)[priors][:, None] * freq, 0)
+    pmf = w / w.sum(1, keepdims=True).astype(np.float64)
+    return [quantized_cdf(pmf[i, : n[i] - 1]) for i in range(len(ts_a))]
 
 
 @dataclass

@@ -49,6 +49,7 @@ class StreamPlan:
     wide_codes: tuple[int, ...] = ()  # stream-wide families
     adapt: bool = False
     prior: int = 0  # index into PRIORS
+    adapt_all: bool = False  # every table adapts; no per-table fields follow
     tables: tuple[TableChoice, ...] = ()
 
 
@@ -91,6 +92,11 @@ def _per_table(c: Ctx) -> bool:
     return not is_wide(c.main, c.v["family"])
 
 
+def _listed(c: Ctx) -> bool:
+    """Per-table fields follow (a per-table family that does not adapt every table)."""
+    return _per_table(c) and c.v.get("adapt_all", 0) == 0
+
+
 STREAM_SYNTAX: tuple[Field, ...] = (
     Field("family", 2),
     Field("wide_codes", CODE_BITS, lambda c: is_wide(c.main, c.v["family"]),
@@ -98,7 +104,8 @@ STREAM_SYNTAX: tuple[Field, ...] = (
     Field("k_minus_1", 2, lambda c: not c.main and c.v["family"] == 0),
     Field("adapt", 1, lambda c: _per_table(c) and c.history),
     Field("prior", 2, lambda c: _per_table(c) and c.v.get("adapt", 0) == 1),
-    Field("n_minus_1", N_BITS, _per_table),
+    Field("adapt_all", 1, lambda c: _per_table(c) and c.v.get("adapt", 0) == 1),
+    Field("n_minus_1", N_BITS, _listed),
 )
 
 TABLE_SYNTAX: tuple[Field, ...] = (
@@ -119,7 +126,8 @@ def _walk(fields: tuple[Field, ...], ctx: Ctx, io: Callable[[Field, Ctx], None])
 
 def _stream_values(p: StreamPlan) -> dict:
     return {"family": p.family, "wide_codes": p.wide_codes, "k_minus_1": p.k - 1,
-            "adapt": int(p.adapt), "prior": p.prior, "n_minus_1": len(p.tables) - 1}
+            "adapt": int(p.adapt), "prior": p.prior, "adapt_all": int(p.adapt_all),
+            "n_minus_1": len(p.tables) - 1}
 
 
 def _table_values(t: TableChoice) -> dict:
@@ -145,7 +153,7 @@ def write_plan(p: StreamPlan, ctx: Ctx) -> BitWriter:
     ctx.v = {}
     _walk(STREAM_SYNTAX, ctx, put(_stream_values(p)))
     stream_v = dict(ctx.v)
-    if _per_table(ctx):
+    if _listed(ctx):
         for t in p.tables:
             ctx.v = dict(stream_v)
             _walk(TABLE_SYNTAX, ctx, put(_table_values(t)))
@@ -175,7 +183,7 @@ def read_plan(data: bytes, ctx: Ctx, where: str = "stream") -> StreamPlan:
         raise BitstreamError(f"{where}: unknown reparameterization family {fam}")
     _walk(STREAM_SYNTAX[1:], ctx, io)
     tables: list[TableChoice] = []
-    if _per_table(ctx):
+    if _listed(ctx):
         n = ctx.v["n_minus_1"] + 1
         if n > ctx.n_tables:
             raise BitstreamError(f"{where}: reparameterization covers {n} tables, "
@@ -192,4 +200,5 @@ def read_plan(data: bytes, ctx: Ctx, where: str = "stream") -> StreamPlan:
     r.check_end()
     v = ctx.v
     return StreamPlan(fam, v.get("k_minus_1", 0) + 1, v.get("wide_codes", ()),
-                      bool(v.get("adapt", 0)), v.get("prior", 0), tuple(tables))
+                      bool(v.get("adapt", 0)), v.get("prior", 0), bool(v.get("adapt_all", 0)),
+                      tuple(tables))
