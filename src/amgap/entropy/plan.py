@@ -46,6 +46,7 @@ class KeyData:
     _fits: dict = field(default_factory=dict, repr=False)  # family -> codes [F, T, nc]
     _payloads: dict = field(default_factory=dict, repr=False)  # (plan, ctx) -> payload
     _adapt: tuple | None = field(default=None, repr=False)  # _adapt_bits, once per key
+    _costed: dict = field(default_factory=dict, repr=False)  # plans -> Costed
 
     @property
     def n_tables(self) -> int:
@@ -111,7 +112,15 @@ class Costed:
 
 
 def evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
-    """Exact cost of a plan list (rows, payload bits, padding) and its stream results."""
+    """Exact cost of a plan list (rows, payload bits, padding) and its stream results;
+    candidates that end up with the same plans (e.g. adapt_all on every frame) share it."""
+    key = tuple(plans)
+    if key not in kd._costed:
+        kd._costed[key] = _evaluate(rp, kd, streams, plans, st0)
+    return kd._costed[key]
+
+
+def _evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
     in_force = dict(st0.in_force)
     total, results = 0.0, []
     for f, (s, plan) in enumerate(zip(streams, plans, strict=True)):
@@ -157,7 +166,9 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
     if rp.mode == "optimal":
         costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
                    for fam_id, fam in _PER_TABLE[kd.main]]
-        costed.append(evaluate(rp, kd, streams, wide_plans(kd), st0))
+        wide = wide_plans(kd)
+        if any(p is not None for p in wide):  # else: off's
+            costed.append(evaluate(rp, kd, streams, wide, st0))
     best = _smallest(costed, streams)
     rp.state[key] = best.final
     return best.results

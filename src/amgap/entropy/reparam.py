@@ -63,7 +63,11 @@ class Reparameterizer:
         self.state.clear()
 
     def key_state(self, kind: str, ftype: int) -> KeyState:
-        return self.state.setdefault((kind, int(ftype)), KeyState())
+        key = (kind, int(ftype))
+        st = self.state.get(key)
+        if st is None:  # (not setdefault: a KeyState built per call cost the decoder)
+            st = self.state[key] = KeyState()
+        return st
 
     # ---------------------------------------------------------------- both sides --
     def rows(self, tables: TableSet, items: list[tuple[int, TableParams]]) -> list[np.ndarray]:
