@@ -16,6 +16,13 @@ class BitWriter:
             raise ValueError(f"{value} does not fit in {nbits} bits")
         self._bits.extend((value >> (nbits - 1 - i)) & 1 for i in range(nbits))
 
+    def extend(self, bits: list[int]) -> None:
+        """Bits written before (e.g. by another writer), appended as they are."""
+        self._bits.extend(bits)
+
+    def bits(self) -> list[int]:
+        return list(self._bits)
+
     def __len__(self) -> int:
         return len(self._bits)
 

@@ -127,9 +127,8 @@ def adapt_rows(tables: TableSet, ts: list[int], hists: np.ndarray, priors: list[
     weights and their sums in one pass (exact, so rows equal the one-table path)."""
     ts_a = np.asarray(ts, dtype=np.int64)
     n = tables.cdf_lengths[ts_a].astype(np.int64)
-    cdfs = tables.cdfs[ts_a].astype(np.int64)
-    freq = np.diff(cdfs, axis=1)  # beyond a row's length: garbage, masked below
-    width = freq.shape[1]
+    width = int(n.max()) - 1  # (scale tables are up to thousands wide: only what is used)
+    freq = np.diff(tables.cdfs[ts_a, : width + 1].astype(np.int64), axis=1)  # masked below
     inside = np.arange(width)[None] < (n - 1)[:, None]
     h = np.zeros((len(ts_a), width), dtype=np.int64)
     k = min(width, hists.shape[1])

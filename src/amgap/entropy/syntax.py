@@ -135,29 +135,47 @@ def _table_values(t: TableChoice) -> dict:
             "replace": int(t.choice == Choice.NEW), "codes": t.codes}
 
 
+def _put(w: BitWriter, values: dict) -> Callable[[Field, Ctx], None]:
+    def io(f: Field, c: Ctx) -> None:
+        val = values[f.name]
+        vals = tuple(val) if f.many else (val,)
+        if len(vals) != f.count(c):
+            raise ValueError(f"{f.name}: {len(vals)} values, syntax wants {f.count(c)}")
+        for x in vals:
+            w.write(int(x), f.width)
+        c.v[f.name] = val
+    return io
+
+
 def write_plan(p: StreamPlan, ctx: Ctx) -> BitWriter:
     """The payload bits of a plan (walks the syntax tables)."""
     w = BitWriter()
-
-    def put(values: dict) -> Callable[[Field, Ctx], None]:
-        def io(f: Field, c: Ctx) -> None:
-            val = values[f.name]
-            vals = tuple(val) if f.many else (val,)
-            if len(vals) != f.count(c):
-                raise ValueError(f"{f.name}: {len(vals)} values, syntax wants {f.count(c)}")
-            for x in vals:
-                w.write(int(x), f.width)
-            c.v[f.name] = val
-        return io
-
     ctx.v = {}
-    _walk(STREAM_SYNTAX, ctx, put(_stream_values(p)))
+    _walk(STREAM_SYNTAX, ctx, _put(w, _stream_values(p)))
     stream_v = dict(ctx.v)
     if _listed(ctx):
         for t in p.tables:
-            ctx.v = dict(stream_v)
-            _walk(TABLE_SYNTAX, ctx, put(_table_values(t)))
+            w.extend(_table_bits(t, ctx.main, ctx.inter, stream_v))
     return w
+
+
+_TABLE_BITS: dict = {}  # (table choice, what its fields' conditions read) -> its bits
+
+
+def _table_bits(t: TableChoice, main: bool, inter: bool, stream_v: dict) -> list[int]:
+    """One table's bits, walked through :data:`TABLE_SYNTAX` once per distinct choice
+    and context (planning writes thousands of payloads that share most tables)."""
+    key = (t, main, inter, stream_v["family"], stream_v.get("k_minus_1", 0),
+           stream_v.get("adapt", 0))
+    bits = _TABLE_BITS.get(key)
+    if bits is None:
+        if len(_TABLE_BITS) > 1 << 16:
+            _TABLE_BITS.clear()
+        sub = BitWriter()
+        _walk(TABLE_SYNTAX, Ctx(main, inter, False, 0, dict(stream_v)),
+              _put(sub, _table_values(t)))
+        bits = _TABLE_BITS[key] = sub.bits()
+    return bits
 
 
 def plan_bits(p: StreamPlan, ctx: Ctx) -> int:
