@@ -273,12 +273,13 @@ def test_batched_adaptation_rows_equal_one_table_rows():
     tables = TableSet(cdfs, np.array([t.cdf_lengths[0] for t in rows], np.int32),
                       np.array([t.offsets[0] for t in rows], np.int32), "factorized")
     rng = np.random.default_rng(3)
-    hist = rng.integers(0, 50, (3, width - 1))
+    counts = [rng.integers(0, 50, int(n) - 1) for n in tables.cdf_lengths]
+    hist = np.concatenate(counts)  # the flat history: each table's bins one after another
     for prior in range(len(PRIORS)):
-        got = adapt_rows(tables, [2, 0, 1], hist[[2, 0, 1]], [prior] * 3)
+        got = adapt_rows(tables, [2, 0, 1], hist, [prior] * 3)
         for t, row in zip([2, 0, 1], got, strict=True):
             n = int(tables.cdf_lengths[t])
-            w = hist[t, : n - 1] * (1 << 16) + PRIORS[prior] * np.diff(
+            w = counts[t] * (1 << 16) + PRIORS[prior] * np.diff(
                 tables.cdfs[t, :n].astype(np.int64))
             assert np.array_equal(row, quantized_cdf(w / float(w.sum())))
 

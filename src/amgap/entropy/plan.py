@@ -52,23 +52,19 @@ class KeyData:
     def n_tables(self) -> int:
         return len(self.tables)
 
-    @property
-    def width(self) -> int:
-        """Bins per table in a history row (support and escape of the widest table)."""
-        return int(self.tables.cdf_lengths.max()) - 1
-
     def hist_before(self, f: int) -> np.ndarray | None:
-        """History counts ``[tables, bins]`` before frame ``f`` (None when empty). Every
+        """Flat history counts before frame ``f`` (None when empty; layout
+        :attr:`.vfit.TableAttrs.starts`). Every
         candidate plan sees the same symbols, so it is summed once per key, not once
         per candidate that adapts."""
         if not self._hists:
             self._hists.append(self.hist0)
-        T, width = self.n_tables, self.width
+        starts = self.attrs.starts
         while len(self._hists) <= f:
             p = self.pairs[len(self._hists) - 1]
-            add = np.bincount(p.ts * width + p.idx, weights=p.cs, minlength=T * width)
+            h = np.bincount(starts[p.ts] + p.idx, weights=p.cs,
+                            minlength=int(starts[-1])).astype(np.int64)
             prev = self._hists[-1]
-            h = add.astype(np.int64).reshape(T, width)
             self._hists.append(h if prev is None else prev + h)
         return self._hists[f]
 
@@ -424,7 +420,7 @@ def _adapt_bits(kd: KeyData) -> AdaptBits:
 
 def _adapt_costs(kd: KeyData) -> AdaptBits:
     F, T = kd.learned.shape
-    width = kd.width
+    starts = kd.attrs.starts
     out, on, priors = np.full((F, T), np.inf), [], []
     every, every_prior = np.full(F, np.inf), [0] * F
     alpha = np.asarray(PRIORS, dtype=float)[:, None]
@@ -434,8 +430,8 @@ def _adapt_costs(kd: KeyData) -> AdaptBits:
             on.append(False)
             priors.append(0)
             continue
-        h = hist.reshape(-1)[p.ts * width + p.idx]  # escapes of a table share its last bin
-        ntot = hist.sum(1)[p.ts]
+        h = hist[starts[p.ts] + p.idx]  # escapes of a table share its last bin
+        ntot = np.add.reduceat(hist, starts[:-1])[p.ts]
         freq = (kd.attrs.cdfs[p.ts, p.idx + 1] - kd.attrs.cdfs[p.ts, p.idx]).astype(float)
         q = (h * 65536.0 + alpha * freq) / ((ntot + alpha) * 65536.0)
         bits = np.stack([_per_table_sum(-np.log2(np.maximum(qq, 2.0 ** -16)) * p.cs,

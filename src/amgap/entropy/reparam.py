@@ -118,7 +118,7 @@ class Reparameterizer:
         adapted = [t for t in ts if t not in built]
         if adapted:
             hist = st.history()
-            built.update(zip(adapted, adapt_rows(tables, adapted, hist[adapted], [
+            built.update(zip(adapted, adapt_rows(tables, adapted, hist, [
                 chosen[t][1] for t in adapted]), strict=True))
         rows = [built[t] for t in ts]
         out.remap[np.asarray(ts, dtype=np.int64)] = len(tables) + np.arange(len(ts),

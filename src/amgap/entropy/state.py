@@ -116,23 +116,24 @@ def build_rows(tables: TableSet, items: list[tuple[int, TableParams]]) -> list[n
 
 def adapt_row(tables: TableSet, t: int, hist: np.ndarray, prior: int) -> np.ndarray:
     """Decoder-side adaptation of table ``t``: counts of the key's previous symbols
-    (support bins then escape) plus ``PRIORS[prior]`` pseudo-symbols spread as the
-    learned table, in exact integers, then CompressAI's quantization."""
-    return adapt_rows(tables, [t], hist[[t]], [prior])[0]
+    (``hist``: the flat history, :attr:`.vfit.TableAttrs.starts`) plus ``PRIORS[prior]``
+    pseudo-symbols spread as the learned table, in exact integers, then CompressAI's
+    quantization."""
+    return adapt_rows(tables, [t], hist, [prior])[0]
 
 
-def adapt_rows(tables: TableSet, ts: list[int], hists: np.ndarray, priors: list[int]
+def adapt_rows(tables: TableSet, ts: list[int], hist: np.ndarray, priors: list[int]
                ) -> list[np.ndarray]:
-    """:func:`adapt_row` of many tables (``hists`` [len(ts), bins]): the integer
-    weights and their sums in one pass (exact, so rows equal the one-table path)."""
+    """:func:`adapt_row` of many tables: the integer weights and their sums in one pass
+    (exact, so rows equal the one-table definition)."""
+    attrs = TableAttrs.of(tables)
     ts_a = np.asarray(ts, dtype=np.int64)
-    n = tables.cdf_lengths[ts_a].astype(np.int64)
+    n = attrs.lengths[ts_a]
     width = int(n.max()) - 1  # (scale tables are up to thousands wide: only what is used)
-    freq = np.diff(tables.cdfs[ts_a, : width + 1].astype(np.int64), axis=1)  # masked below
+    freq = np.diff(attrs.cdfs[ts_a, : width + 1], axis=1)
     inside = np.arange(width)[None] < (n - 1)[:, None]
-    h = np.zeros((len(ts_a), width), dtype=np.int64)
-    k = min(width, hists.shape[1])
-    h[:, :k] = hists[:, :k]
+    where = np.where(inside, attrs.starts[ts_a][:, None] + np.arange(width)[None], 0)
+    h = np.where(inside, hist[where], 0).astype(np.int64)
     w = np.where(inside, h * (1 << 16) + np.asarray(PRIORS)[priors][:, None] * freq, 0)
     pmf = w / w.sum(1, keepdims=True).astype(np.float64)
     return [quantized_cdf(pmf[i, : n[i] - 1]) for i in range(len(ts_a))]
@@ -147,28 +148,29 @@ class KeyState:
     ``hist`` is never modified in place (states may share it)."""
 
     in_force: dict[int, TableParams] = field(default_factory=dict)
-    hist: np.ndarray | None = None  # [tables, bins] counts since the last I frame
+    hist: np.ndarray | None = None  # flat counts since the last I frame (TableAttrs.starts)
     frames: int = 0
     _pending: list = field(default_factory=list, repr=False)  # (flat index, counts)
-    _shape: tuple[int, int] = (0, 0)
+    _size: int = 0
 
     def observe(self, tables: TableSet, ts: np.ndarray, idx: np.ndarray,
                 counts: np.ndarray | None = None) -> None:
         """Add symbols (table, bin, count; count 1 when ``counts`` is None)."""
-        self._shape = (len(tables), int(tables.cdf_lengths.max()) - 1)
-        self._pending.append((ts * self._shape[1] + idx,
-                              np.ones(len(ts)) if counts is None else counts))
+        starts = TableAttrs.of(tables).starts
+        self._size = int(starts[-1])
+        self._pending.append((starts[ts] + idx, np.ones(len(ts)) if counts is None else counts))
         self.frames += 1
 
     def observe_symbols(self, tables: TableSet, symbols: np.ndarray,
                         table_index: np.ndarray) -> None:
         """Add a decoded stream's symbols (an escaped one counts in its escape bin); the
         bins are worked out only if the history is ever read."""
-        self._shape = (len(tables), int(tables.cdf_lengths.max()) - 1)
+        self._size = int(TableAttrs.of(tables).starts[-1])
         self._pending.append((tables, symbols, table_index))
         self.frames += 1
 
-    def _flat(self, item: tuple) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _flat(item: tuple) -> tuple[np.ndarray, np.ndarray]:
         if len(item) == 2:
             return item
         tables, symbols, table_index = item
@@ -176,18 +178,16 @@ class KeyState:
         ts = table_index.astype(np.int64)
         v = symbols.astype(np.int64) - attrs.a[ts]
         idx = np.where((v >= 0) & (v < attrs.n[ts]), v, attrs.n[ts])
-        return ts * self._shape[1] + idx, np.ones(len(ts))
+        return attrs.starts[ts] + idx, np.ones(len(ts))
 
     def history(self) -> np.ndarray | None:
-        """Counts ``[tables, bins]`` of every symbol observed (None before any)."""
+        """Flat counts of every symbol observed, per table and bin (None before any)."""
         if self._pending:
             where, counts = (np.concatenate(x) for x in zip(
                 *(self._flat(it) for it in self._pending), strict=True))
             self._pending = []
-            size = self._shape[0] * self._shape[1]
-            add = np.bincount(where, weights=counts, minlength=size).astype(np.int64)
-            self.hist = add.reshape(self._shape) if self.hist is None else self.hist + \
-                add.reshape(self.hist.shape)
+            add = np.bincount(where, weights=counts, minlength=self._size).astype(np.int64)
+            self.hist = add if self.hist is None else self.hist + add
         return self.hist
 
 

@@ -44,14 +44,17 @@ class TableAttrs:
     scales: np.ndarray | None
     cdfs: np.ndarray
     lengths: np.ndarray
+    starts: np.ndarray  # [T + 1]: where each table's bins (support, escape) start in a
+    # flat histogram (adaptation history): scale tables range from 3 to thousands of
+    # bins, so a [tables, widest] matrix would be mostly empty
 
     @classmethod
     def of(cls, tables: TableSet) -> TableAttrs:
         if "attrs" not in tables._lists:
-            tables._lists["attrs"] = cls(tables.offsets.astype(np.int64),
-                                         tables.cdf_lengths.astype(np.int64) - 2,
+            lengths = tables.cdf_lengths.astype(np.int64)
+            tables._lists["attrs"] = cls(tables.offsets.astype(np.int64), lengths - 2,
                                          tables.scales, tables.cdfs.astype(np.int64),
-                                         tables.cdf_lengths.astype(np.int64))
+                                         lengths, np.concatenate([[0], np.cumsum(lengths - 1)]))
         return tables._lists["attrs"]
 
 
