@@ -38,7 +38,12 @@ def main() -> None:
     ap.add_argument("--wait", action="store_true", help="wait for each base to be trained")
     ap.add_argument("--refresh", default="", help="Q=FOLDER: fine-tune B qQ again over the "
                     "I/P run RUNS/FOLDER (e.g. 4=q4p); written to OUT/FOLDER")
+    ap.add_argument("--shipped", action="store_true", help="fine-tune each quality of "
+                    "--qualities from the shipped amgap-bflow weights over the shipped "
+                    "amgap-ssf of the same quality (no run folders needed)")
     args = ap.parse_args()
+    if args.shipped:
+        return train_shipped(args)
     prev = None
     for q in [int(x) for x in args.qualities.split(",") if x]:
         top = prev is None
@@ -64,6 +69,18 @@ def main() -> None:
                           seed=20 + int(q), quality=int(q),
                           init=str(Path(args.out) / f"q{q}" / "final.pth"),
                           threads=args.threads))
+
+
+def train_shipped(args: argparse.Namespace) -> None:
+    """One more fine-tune of every listed quality, from what the zoo ships: the base is
+    the shipped (float16-rounded) I/P model, the one the B model meets at run time."""
+    weights = Path(__file__).resolve().parents[1] / "src/amgap/zoo/weights"
+    for q in [int(x) for x in args.qualities.split(",") if x]:
+        train(TrainConfig(out=str(Path(args.out) / f"q{q}"), arch="bflow-slim",
+                          config={**BFLOW, "base": "amgap-ssf"}, lmbda=LAMBDAS[q], frames=3,
+                          strides=(1, 2, 4, 8), steps=args.steps_ft, lr=args.lr / 2,
+                          seed=30 + q, quality=q, init=str(weights / f"amgap-bflow-q{q}.pth.xz"),
+                          threads=args.threads, **(V2 if args.cosine else {})))
 
 
 if __name__ == "__main__":
