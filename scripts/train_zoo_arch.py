@@ -34,16 +34,17 @@ STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 
 def config(arch: str, q: int, out: Path, steps: int, init: str | None,
            warp: tuple[float, int] = (0.0, 0), top: bool | None = None,
-           threads: int = 1) -> TrainConfig:
+           threads: int = 1, lr: float = 2e-4) -> TrainConfig:
     """``top``: the top-rate run (full lr, the motion warm-up); default: when from scratch."""
     batch, crop = BATCH[arch]
     top = init is None if top is None else top
     # recipe v2 as for amgap-ssf; one thread per run (two runs share the two cores)
     return TrainConfig(
         out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
+        quality=q,  # the quality of a model the config names (LHBDC's I-frame model)
         init=init, batch=batch, crop=crop, strides=(1, 2, 4),
         warp_weight=warp[0] if top else 0.0, warp_steps=warp[1],
-        **{**recipe("v2", 2e-4, steps, fine_tune=not top), "threads": threads,
+        **{**recipe("v2", lr, steps, fine_tune=not top), "threads": threads,
            "ckpt_every": 100})
 
 
@@ -96,6 +97,23 @@ def zero_flows_init(arch: str, init: str | None, out: Path) -> Path:
     return path
 
 
+def intra_model_init(arch: str, init: str | None, out: Path, spec: str) -> Path:
+    """``RUN/init_intra.pth``: ``init`` with its I frames coded by the model ``spec``
+    names (config ``base``, e.g. ``amgap-ssf`` of each run's quality), its own intra codec
+    dropped, every B-frame weight kept; its card names ``init`` for the lineage."""
+    if arch != "lhbdc" or not init:
+        raise SystemExit("--intra-model: LHBDC only, with --init")
+    path = out / "init_intra.pth"
+    if not path.exists():  # a rerun (resume) keeps the first one
+        net = load_checkpoint(init, arch=arch).model
+        net = net.over_intra_model(spec) if net.intra is not None else net
+        out.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(path, net, arch, net.config_dict(),
+                        card={"steps": 0, "training": {"init": init},
+                              "note": f"I frames coded by {spec} (--intra-model)"})
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("arch", choices=sorted(BATCH))
@@ -124,9 +142,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads of every stage "
                     "(2 when nothing else runs on the 2 cores; resuming with another value "
                     "is exact up to float rounding)")
+    ap.add_argument("--intra-model", help="LHBDC: code I frames with this model (e.g. "
+                    "amgap-ssf, of each run's quality) instead of the net's own intra "
+                    "codec, as the published test codes them with mbt2018-mean; from "
+                    "--init (RUN/init_intra.pth), the B-frame nets train on over it")
+    ap.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of the "
+                    "top-rate run (fine-tunes: half)")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = args.init
+    if args.intra_model:
+        prev = str(intra_model_init(args.arch, args.init, out, args.intra_model))
     if args.zero_flows:
         prev = str(zero_flows_init(args.arch, args.init, out))
     if args.intra_steps:
@@ -137,7 +163,7 @@ def main() -> None:
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)
         cfg = config(args.arch, q, out, steps, prev, (args.warp_weight, args.warp_steps),
-                     top=i == 0, threads=args.threads)
+                     top=i == 0, threads=args.threads, lr=args.lr)
         prev = str(train(check_config(cfg)))
 
 

@@ -47,8 +47,8 @@ def _excite(loaded):
         layers = [w for n in (net.mnet, net.cnet)
                   for w in (n.g_a.layers[3].layers[1], n.h_a.layers[2].layers[1])]
     else:
-        layers = [w for n in (net.mv_compressor, net.residual_compressor, net.intra)
-                  for w in (n.g_a[6], n.h_a[4])]
+        nets = (net.mv_compressor, net.residual_compressor, net.intra)
+        layers = [w for n in nets if n is not None for w in (n.g_a[6], n.h_a[4])]
     with torch.no_grad():
         for layer in layers:
             layer.weight.mul_(30.0)
@@ -217,3 +217,60 @@ def test_train_two_steps_and_code_the_result(tmp_path, clip, arch, width):
     loaded = load_checkpoint(final)
     assert loaded.arch == arch and loaded.config["nb_ft_y" if arch == "aivc" else "M"] == 8
     assert _roundtrip(clip[:3], loaded, arch)[2].verified
+
+
+def test_lhbdc_over_a_named_iframe_model(tmp_path, clip):
+    """Config ``base``: the named model's own codec codes LHBDC's I frames (as the
+    published test codes them with mbt2018-mean); its weights are neither LHBDC's nor in
+    its checkpoint, but in its identity; every reparam mode decodes the same frames."""
+    from amgap.models import load_base, make_codec
+
+    loaded = _excite(init_model("lhbdc", 1, {"base": "init:ssf-slim"}))
+    net: LHBDCNet = loaded.model
+    assert net.intra is None and not any(k.startswith("intra.") for k in net.state_dict())
+    assert make_codec(loaded).intra_codec is not None
+    frames = None
+    for mode in ("off", "paper", "optimal"):
+        res, _, dec = _roundtrip(clip, loaded, "lhbdc", mode)
+        assert dec.verified
+        frames = frames or dec.frames
+        assert all(torch.equal(a, b) for a, b in zip(frames, dec.frames, strict=True))
+    # the I frame is exactly the base model's own I frame
+    alone = encode_video(clip[:1], load_base("init:ssf-slim", 1), fps=30, num_frames=1,
+                         gop="intra", keep_recon=True)
+    assert torch.equal(alone.recon[0], res.recon[0])
+    assert [s.symbols.tolist() for s in alone.streams[0]] == \
+        [s.symbols.tolist() for s in res.streams[0]]
+    # a checkpoint names its base; the identity covers the base's weights
+    save_checkpoint(tmp_path / "l.pth", net, "lhbdc", net.config_dict())
+    again = load_checkpoint(tmp_path / "l.pth", quality=1)
+    assert again.config["base"] == "init:ssf-slim"
+    assert again.weights_hash not in (weights_hash(net),
+                                      load_checkpoint(tmp_path / "l.pth", quality=2).weights_hash)
+    assert _roundtrip(clip[:3], again, "lhbdc")[2].verified
+    with pytest.raises(ValueError, match="coded by 'init:ssf-slim'"):
+        net.own_intra()
+
+
+def test_lhbdc_trains_on_from_its_own_intra_to_a_named_one(tmp_path, clip):
+    """``--init`` an LHBDC with its own intra, config ``base`` set: training keeps every
+    B-frame weight, drops ``intra``, and codes I frames with the frozen named model."""
+    from amgap.train import TrainConfig, train
+
+    width = {"N": 8, "M": 8, "intra_N": 8, "intra_M": 8, "mask_ch": 2}
+    torch.manual_seed(3)
+    own = get_codec("lhbdc").build(width)
+    own.update(force=True)
+    save_checkpoint(tmp_path / "own.pth", own, "lhbdc", own.config_dict())
+    video = tmp_path / "moving.y4m"
+    write_y4m(video, [torch.nn.functional.pad(f, (0, 32, 0, 32), mode="reflect")
+                      for f in clip], Fraction(25))
+    cfg = TrainConfig(out=str(tmp_path / "run"), arch="lhbdc",
+                      config={**width, "base": "init:ssf-slim"}, steps=1, batch=1, crop=64,
+                      frames=3, videos=[str(video)], log_every=1, threads=1,
+                      init=str(tmp_path / "own.pth"), quality=1)
+    loaded = load_checkpoint(train(cfg, progress=False), quality=1)
+    assert loaded.config["base"] == "init:ssf-slim" and loaded.model.intra is None
+    want = {k for k in own.state_dict() if not k.startswith("intra.")}
+    assert set(loaded.model.state_dict()) == want
+    assert _roundtrip(clip[:3], loaded, "lhbdc")[2].verified

@@ -92,10 +92,14 @@ def _finish(model: nn.Module, arch: str, name: str, quality: int, source: int,
     model.eval()
     base = None
     digest = weights_hash(model)
-    spec = get_codec(arch).base_default
-    if spec is not None:  # usable only with its I/P base: identify both
-        base = load_base(config.get("base", spec), quality)
+    # usable only with its base (an I/P model it extends, or the I-frame model an LHBDC
+    # config names): identify both
+    spec = config.get("base") or get_codec(arch).base_default
+    if spec:
+        base = load_base(spec, quality)
         digest = hashlib.sha256(base.weights_hash + digest).digest()[:16]
+        if hasattr(model, "attach_intra"):
+            model.attach_intra(base.model)
     return LoadedModel(model, arch, name, quality, source, digest, config, card, base)
 
 
@@ -300,8 +304,10 @@ def resolve_model(model: str | None, checkpoint: str | None, quality: int,
 
 def make_codec(loaded: LoadedModel) -> FrameCodec:
     """The frame codec adapter of a loaded model, from its architecture's registry entry."""
-    base = loaded.base.model if loaded.base is not None else None
     arch = get_codec(loaded.arch)
+    base = None  # an extended I/P model, or the codec of a named I-frame model
+    if loaded.base is not None:
+        base = loaded.base.model if arch.base_default is not None else make_codec(loaded.base)
     codec = arch.adapter(loaded.model, loaded.name, base)
     if not hasattr(codec, "frame_types"):  # the registry entry says it too
         codec.frame_types = arch.frame_types

@@ -3,20 +3,23 @@
 The adapter replaces ``lhbdc_net.code_frame`` / ``decode_frame``'s direct quantization
 by the latent-coder parts, in the same order: ``mv_compressor``'s hyperprior latent
 (the coded flow differences) is the motion-side/-main information,
-``residual_compressor``'s (B) and ``intra``'s (I) the residual-side/-main. SpyNet's
+``residual_compressor``'s (B) and ``intra``'s (I) the residual-side/-main; with a config
+``base`` (an I-frame model by name, e.g. ``amgap-ssf``) that model's own codec codes the
+I frames instead, as the published test codes them with CompressAI's mbt2018-mean. SpyNet's
 flow prior is computed from the decoded references at both ends, so the decoder
 rebuilds every frame bit for bit.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
 from ..errors import ModelError
-from .base import EncodedFrame, FrameType, SymbolReader
+from .base import EncodedFrame, FrameCodec, FrameType, SymbolReader
 from .lhbdc_net import KeyMismatch, LHBDCConfig, LHBDCNet, MeanScaleAE, lhbdc_key_map
 from .parts import HyperpriorCoder, compressai_hyperprior
 from .registry import register_codec
@@ -38,11 +41,19 @@ class LHBDCCodec:
     frame_types: tuple[FrameType, ...] = (FrameType.I, FrameType.B)
     pad_multiple = SIDE_STRIDE
 
-    def __init__(self, model: LHBDCNet, name: str = "lhbdc"):
+    def __init__(self, model: LHBDCNet, name: str = "lhbdc",
+                 intra_codec: FrameCodec | None = None):
         self.model = model.eval()
         self.name = name
         self.probe: list | None = None
-        self.intra = _coder(model.intra, "residual")
+        if (model.intra is None) != (intra_codec is not None):
+            raise ValueError(f"{name}: I frames need either the net's own intra codec or "
+                             "the frame codec of the I-frame model its config names")
+        # I frames: the net's intra, or the codec of the model config ``base`` names
+        self.intra = _coder(model.intra, "residual") if intra_codec is None else None
+        self.intra_codec = intra_codec
+        if intra_codec is not None:
+            self.pad_multiple = math.lcm(SIDE_STRIDE, intra_codec.pad_multiple)
         self.motion = _coder(model.mv_compressor, "motion")
         self.residual = _coder(model.residual_compressor, "residual")
 
@@ -60,6 +71,9 @@ class LHBDCCodec:
                      refs: list[torch.Tensor]) -> EncodedFrame:
         self._check(ftype, refs)
         m = self.model
+        if ftype == FrameType.I and self.intra_codec is not None:
+            self.intra_codec.probe = self.probe
+            return self.intra_codec.encode_frame(ftype, x, refs)
         if ftype == FrameType.I:
             y_hat, streams = self.intra.encode(m.intra.g_a(x), self.probe)
             return m.intra.g_s(y_hat), streams
@@ -73,14 +87,17 @@ class LHBDCCodec:
                      refs: list[torch.Tensor], read: SymbolReader) -> torch.Tensor:
         self._check(ftype, refs)
         m = self.model
+        if ftype == FrameType.I and self.intra_codec is not None:
+            return self.intra_codec.decode_frame(ftype, height, width, refs, read)
         if ftype == FrameType.I:
             return m.intra.g_s(self.intra.decode(height, width, read))
         motion = m.motion_synthesis(self.motion.decode(height, width, read), refs)
         return m.residual_synthesis(self.residual.decode(height, width, read), motion)
 
 
-def _adapter(model: nn.Module, name: str, base: nn.Module | None) -> LHBDCCodec:
-    return LHBDCCodec(model, name=name)
+def _adapter(model: nn.Module, name: str, base: FrameCodec | None) -> LHBDCCodec:
+    """``base``: the frame codec of the I-frame model the config names, if it names one."""
+    return LHBDCCodec(model, name=name, intra_codec=base)
 
 
 def _flow_levels(sd: Mapping) -> int:

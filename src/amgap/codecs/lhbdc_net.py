@@ -26,7 +26,7 @@ latents.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -63,6 +63,10 @@ class LHBDCConfig:
     flow_kernel: int = 7
     flow_levels: int = 4  # published: 6
     flow_coarsest: int = 16  # stop the pyramid at this size (published: 32)
+    # an I-frame model by name (zoo name, checkpoint file or init:ARCH) that codes the I
+    # frames instead of ``intra``, as the published test codes them with a separately
+    # trained CompressAI mbt2018-mean; its weights are neither trained nor stored here
+    base: str = ""
 
     @property
     def pad_multiple(self) -> int:
@@ -194,7 +198,36 @@ class LHBDCNet(CompressionModel):
         self.mv_compressor = MeanScaleAE(c.N, c.M, 4, 4)
         self.residual_compressor = MeanScaleAE(c.N, c.M, 3, 3)
         self.masknet = Mask(c.mask_ch)
-        self.intra = MeanScaleAE(c.intra_N, c.intra_M, 3, 3)
+        self.intra = None if c.base else MeanScaleAE(c.intra_N, c.intra_M, 3, 3)
+        self._external: tuple[nn.Module, ...] = ()  # the I-frame model ``base`` names
+
+    def attach_intra(self, model: nn.Module) -> None:
+        """Give the net the I-frame model its config names (``base``). Held outside the
+        module tree, so it is neither trained, moved nor saved with LHBDC's weights."""
+        if self.intra is not None:
+            raise ValueError("this LHBDC has its own intra codec (config base is empty)")
+        self._external = (model.eval().requires_grad_(False),)
+
+    def _intra_model(self) -> nn.Module:
+        if not self._external:
+            raise ValueError(f"this LHBDC codes I frames with {self.config.base!r}: "
+                             "load it through amgap (load_checkpoint / load_zoo)")
+        return self._external[0]
+
+    def over_intra_model(self, spec: str) -> LHBDCNet:
+        """A copy whose I frames the model ``spec`` names will code (config ``base``):
+        every B-frame weight kept, the intra codec dropped (e.g. to train on from a net
+        that has one of its own)."""
+        weights = {k: v for k, v in self.state_dict().items() if not k.startswith("intra.")}
+        net = LHBDCNet(replace(self.config, base=spec))
+        net.load_state_dict(weights)
+        return net
+
+    def own_intra(self) -> MeanScaleAE:
+        if self.intra is None:
+            raise ValueError(f"this LHBDC's I frames are coded by {self.config.base!r}, "
+                             "not by an intra codec of its own")
+        return self.intra
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -218,7 +251,7 @@ class LHBDCNet(CompressionModel):
 
     def residual_analysis(self, x: torch.Tensor, motion: BMotion | None) -> torch.Tensor:
         if motion is None:
-            return self.intra.g_a(x)
+            return self.own_intra().g_a(x)
         return self.residual_compressor.g_a(x - motion.prediction)
 
     # ---- synthesis side (the decoder, given dequantized latents) ----
@@ -233,7 +266,7 @@ class LHBDCNet(CompressionModel):
 
     def residual_synthesis(self, y_r_hat: torch.Tensor, motion: BMotion | None) -> torch.Tensor:
         if motion is None:
-            return self.intra.g_s(y_r_hat)
+            return self.own_intra().g_s(y_r_hat)
         return motion.prediction + self.residual_compressor.g_s(y_r_hat)
 
     # ---- training forwards: (x_hat, {info: {"y": lk, "z": lk}}) ----
@@ -260,6 +293,9 @@ class LHBDCNet(CompressionModel):
                             for first, second in pairs]).mean()
 
     def forward_keyframe(self, x: torch.Tensor):
+        if self.intra is None:  # the frozen external I-frame model's real decoded frame
+            with torch.no_grad():
+                return self._intra_model().forward_keyframe(x)
         y_hat, lk = latent_forward(self.intra, self.intra.g_a(x))
         return self.intra.g_s(y_hat), {"residual": lk}
 
@@ -300,7 +336,7 @@ def code_frame(net: LHBDCNet, ftype: FrameType, x: torch.Tensor,
     _check_type(ftype)
     symbols: dict[str, LatentSymbols] = {}
     motion = None
-    res = net.intra
+    res = net.own_intra() if ftype == FrameType.I else None
     if ftype == FrameType.B:
         mv, res = net.mv_compressor, net.residual_compressor
         symbols["motion"] = latent_analysis(mv, net.motion_analysis(x, refs))
@@ -315,7 +351,8 @@ def decode_frame(net: LHBDCNet, ftype: FrameType, symbols: dict[str, LatentSymbo
     """Decoder: the frame from its symbols and the decoded references only."""
     _check_type(ftype)
     if ftype == FrameType.I:
-        return net.intra.g_s(latent_synthesis(net.intra, symbols["residual"]))
+        intra = net.own_intra()
+        return intra.g_s(latent_synthesis(intra, symbols["residual"]))
     motion = net.motion_synthesis(latent_synthesis(net.mv_compressor, symbols["motion"]), refs)
     y_r_hat = latent_synthesis(net.residual_compressor, symbols["residual"])
     return net.residual_synthesis(y_r_hat, motion)

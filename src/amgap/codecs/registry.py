@@ -44,8 +44,10 @@ class Architecture:
 
     ``adapter(model, name, base)`` builds the frame codec; ``base`` is the loaded I/P
     model for architectures that extend one (``base_default`` set: e.g. a B-frame
-    motion VAE), else ``None``. ``config_from_state_dict`` reads the constructor config
-    back from weights (as CompressAI's ``from_state_dict`` reads N and M);
+    motion VAE); for the others, the frame codec of the model their config names as
+    ``base`` (LHBDC's I-frame model), else ``None``. ``config_from_state_dict`` reads
+    the constructor config back from weights (as CompressAI's ``from_state_dict`` reads
+    N and M);
     ``convert_state_dict`` maps a foreign layout (e.g. the authors' released weights)
     onto the built model's keys before loading, raising ``ModelError`` on a mismatch.
     """

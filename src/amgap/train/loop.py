@@ -179,11 +179,24 @@ def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
         raise UsageError(f"objective 'motion': {cfg.arch} has no motion estimator to "
                          "train alone (no motion_loss)")
     if arch.base_default is None:
+        spec = (cfg.config or {}).get("base")
+        if spec and hasattr(model, "attach_intra"):  # LHBDC over a named I-frame model
+            model = _over_intra_model(model, load_base(spec, cfg.quality).model, spec)
         return model, model
     if cfg.frames != 3:
         raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
     base = load_base(cfg.config.get("base", arch.base_default), cfg.quality).model
     return BFrameTrainer(base, model), model
+
+
+def _over_intra_model(model: nn.Module, intra_model: nn.Module, spec: str) -> nn.Module:
+    """``model`` with its I frames coded by the frozen ``intra_model``; a net that has an
+    intra codec of its own (e.g. ``--init`` from one) keeps every other weight."""
+    if model.intra is not None:
+        model = model.over_intra_model(spec)
+    if not model._external:
+        model.attach_intra(intra_model)
+    return model
 
 
 def _start(cfg: TrainConfig, device: torch.device, rank: int) -> _Run:
