@@ -74,7 +74,7 @@ def main() -> None:
 def train_shipped(args: argparse.Namespace) -> None:
     """One more fine-tune of every listed quality, from what the zoo ships: the base is
     the shipped (float16-rounded) I/P model, the one the B model meets at run time."""
-    weights = Path(__file__).resolve().parents[1] / "src/amgap/zoo/weights"
+    weights = Path("src/amgap/zoo/weights")  # run from the repository root
     for q in [int(x) for x in args.qualities.split(",") if x]:
         train(TrainConfig(out=str(Path(args.out) / f"q{q}"), arch="bflow-slim",
                           config={**BFLOW, "base": "amgap-ssf"}, lmbda=LAMBDAS[q], frames=3,
