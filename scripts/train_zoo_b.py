@@ -41,6 +41,8 @@ def main() -> None:
     ap.add_argument("--shipped", action="store_true", help="fine-tune each quality of "
                     "--qualities from the shipped amgap-bflow weights over the shipped "
                     "amgap-ssf of the same quality (no run folders needed)")
+    ap.add_argument("--seed", type=int, default=30, help="--shipped: data seed (plus the "
+                    "quality); another value for each round from the shipped weights")
     args = ap.parse_args()
     if args.shipped:
         return train_shipped(args)
@@ -79,7 +81,8 @@ def train_shipped(args: argparse.Namespace) -> None:
         train(TrainConfig(out=str(Path(args.out) / f"q{q}"), arch="bflow-slim",
                           config={**BFLOW, "base": "amgap-ssf"}, lmbda=LAMBDAS[q], frames=3,
                           strides=(1, 2, 4, 8), steps=args.steps_ft, lr=args.lr / 2,
-                          seed=30 + q, quality=q, init=str(weights / f"amgap-bflow-q{q}.pth.xz"),
+                          seed=args.seed + q, quality=q,
+                          init=str(weights / f"amgap-bflow-q{q}.pth.xz"),
                           threads=args.threads, **(V2 if args.cosine else {})))
 
 
