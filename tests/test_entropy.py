@@ -74,6 +74,31 @@ def test_with_rows_appends(tables):
     assert np.array_equal(rans_decode(rans_encode(sym, idx, t2), idx, t2), sym)
 
 
+def test_with_rows_copy_reads_like_its_built_matrix(tables):
+    """A copy's matrix is built on first use; before that, gather() reads the parent's
+    rows and the appended ones: the same numbers, and the same ideal bits."""
+    from amgap.entropy import ideal_bits
+
+    _, main = tables
+    wide = np.linspace(0, 65536, 4001).astype(np.int32)  # wider than any learned row
+    child = main.with_rows([wide, np.array([0, 1, 65536], np.int32)], [-2000, 0])
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, len(child), 500)
+    cols = rng.integers(0, child.cdf_lengths[rows])
+    lazy = child.gather(rows, cols)
+    sym = rng.integers(-3000, 3000, 800).astype(np.int32)
+    idx = rng.integers(0, len(child), 800).astype(np.int32)
+    bits = ideal_bits(sym, idx, child)
+    assert "cdfs" not in child.__dict__  # nothing so far needed the whole matrix
+    want = np.zeros((len(child), 4001), np.int32)
+    want[: len(main), : main.cdfs.shape[1]] = main.cdfs
+    want[len(main), :] = wide
+    want[len(main) + 1, :3] = [0, 1, 65536]
+    assert np.array_equal(child.cdfs, want) and np.array_equal(lazy, want[rows, cols])
+    assert bits == ideal_bits(sym, idx, child)
+    assert np.array_equal(rans_decode(rans_encode(sym, idx, child), idx, child), sym)
+
+
 @pytest.mark.parametrize("span", [5, 10 ** 7])  # bincount path, then the 1-D unique path
 def test_stream_histogram_matches_numpy_unique(span):
     from amgap.entropy.streams import pair_counts

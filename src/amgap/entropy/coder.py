@@ -72,7 +72,7 @@ def symbol_bits(symbols: np.ndarray, table_index: np.ndarray, tables: TableSet) 
     esc = low | high
     raw = np.where(low, -2 * value - 1, np.where(high, 2 * (value - max_value), 0))
     v = np.where(esc, max_value, value)
-    freq = tables.cdfs[t, v + 1].astype(np.int64) - tables.cdfs[t, v].astype(np.int64)
+    freq = tables.gather(t, v + 1).astype(np.int64) - tables.gather(t, v).astype(np.int64)
     bits = PRECISION - np.log2(freq.astype(np.float64))
     if np.any(esc):
         bits[esc] += _bypass_bits(raw[esc])

@@ -67,26 +67,60 @@ class TableSet:
                    scales=scales)
 
     def with_rows(self, cdfs: list[np.ndarray], offsets: list[int]) -> TableSet:
-        """A copy with extra tables appended (row indices ``len(self) ...``)."""
+        """A copy with extra tables appended (row indices ``len(self) ...``).
+
+        The copy's ``[n_tables, max_len]`` matrix is built only when something reads
+        ``cdfs``: planning builds hundreds of candidate sets per key, and a scale table
+        set is tens of rows 3 000 wide, while costing a candidate (:meth:`gather`) and
+        coding with it (:meth:`as_lists`) need only the parent and the new rows."""
         if not cdfs:
             return self
         lengths = [len(c) for c in cdfs]
-        width = max(self.cdfs.shape[1], max(lengths))
-        out = np.zeros((len(self) + len(cdfs), width), dtype=np.int32)
-        out[: len(self), : self.cdfs.shape[1]] = self.cdfs
+        extra = np.zeros((len(cdfs), max(lengths)), dtype=np.int32)
         for i, c in enumerate(cdfs):
-            out[len(self) + i, : len(c)] = c
-        child = TableSet(out, np.concatenate([self.cdf_lengths,
-                                              np.asarray(lengths, np.int32)]),
-                         np.concatenate([self.offsets, np.asarray(offsets, np.int32)]),
-                         self.family, self.scales)
+            extra[i, : len(c)] = c
+        child = object.__new__(TableSet)  # no ``cdfs`` yet: ``__getattr__`` builds it
+        for name, value in (("cdf_lengths", np.concatenate([self.cdf_lengths,
+                                                             np.asarray(lengths, np.int32)])),
+                            ("offsets", np.concatenate([self.offsets,
+                                                        np.asarray(offsets, np.int32)])),
+                            ("family", self.family), ("scales", self.scales),
+                            ("_lists", {}), ("_appended", (self, extra))):
+            object.__setattr__(child, name, value)
         # the coder's lists, when asked for: the parent's rows are converted once
         child._lists["parent"] = (self, cdfs, lengths, offsets)
         return child
 
+    def __getattr__(self, name: str):
+        """``cdfs`` of a :meth:`with_rows` copy, built on first use."""
+        appended = self.__dict__.get("_appended")
+        if name != "cdfs" or appended is None:
+            raise AttributeError(name)
+        parent, extra = appended
+        width = max(parent.cdfs.shape[1], extra.shape[1])
+        out = np.zeros((len(parent) + len(extra), width), dtype=np.int32)
+        out[: len(parent), : parent.cdfs.shape[1]] = parent.cdfs
+        out[len(parent):, : extra.shape[1]] = extra
+        object.__setattr__(self, "cdfs", out)
+        return out
+
+    def gather(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """``cdfs[rows, cols]`` without building a copy's full matrix."""
+        appended = self.__dict__.get("_appended")
+        if "cdfs" in self.__dict__ or appended is None:
+            return self.cdfs[rows, cols]
+        parent, extra = appended
+        n = len(parent)
+        rows, cols = np.broadcast_arrays(rows, cols)
+        own = rows < n
+        out = np.empty(rows.shape, dtype=np.int32)
+        out[own] = parent.gather(rows[own], cols[own])
+        out[~own] = extra[rows[~own] - n, cols[~own]]
+        return out
+
     # -- views ----------------------------------------------------------------------------
     def __len__(self) -> int:
-        return int(self.cdfs.shape[0])
+        return int(self.cdf_lengths.shape[0])
 
     def as_lists(self) -> tuple[list[list[int]], list[int], list[int]]:
         """The Python lists ``compressai.ans`` wants (cached: conversion is not free)."""

@@ -299,13 +299,12 @@ def exact_bits(tables: TableSet, rows: np.ndarray, p: Pairs, with_bypass: bool =
                ) -> np.ndarray:
     """Exact bits of every pair (all its symbols) under ``rows`` (one row per pair) of the
     quantized tables, escapes and bypass chunks included."""
-    cdfs = tables.cdfs
     off = tables.offsets[rows].astype(np.int64)
     nmax = tables.cdf_lengths[rows].astype(np.int64) - 2
     v = p.vs - off
     low, high = v < 0, v >= nmax
     vv = np.where(low | high, nmax, v)
-    freq = (cdfs[rows, vv + 1] - cdfs[rows, vv]).astype(np.float64)
+    freq = (tables.gather(rows, vv + 1) - tables.gather(rows, vv)).astype(np.float64)
     bits = PRECISION - np.log2(freq)
     if with_bypass and (low | high).any():
         esc = low | high
