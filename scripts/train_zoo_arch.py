@@ -151,6 +151,9 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = args.init
+    if args.intra_model and args.intra_steps:
+        raise SystemExit("--intra-model and --intra-steps: the named I-frame model is "
+                         "frozen, there is no intra codec to train")
     if args.intra_model:
         prev = str(intra_model_init(args.arch, args.init, out, args.intra_model))
     if args.zero_flows:
