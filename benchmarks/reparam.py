@@ -1,6 +1,11 @@
 """Gap, real saving and the time reparameterization costs, for the shipped zoo.
 
-    python benchmarks/reparam.py [--model amgap-ssf] [--qualities 1,2,3,4] [--videos carphone,bikes]
+    python benchmarks/reparam.py [--models amgap-ssf,amgap-lhbdc] [--qualities 1,4]
+        [--videos carphone,bikes]
+
+Default: every shipped model at each of its shipped qualities, on every GOP structure
+its frame types allow (``amgap-ssf``: ``ssf``; ``amgap-lhbdc``: ``lhbdc``; the I/P/B
+models: ``aivc``, ``lhbdc``, ``ssf``).
 
 For every video (first 16 frames: one GOP), quality, GOP structure and mode
 (off, paper, optimal): file bytes, the total gap (histogram limit), the saving measured
@@ -26,11 +31,12 @@ import time
 import amgap.coding
 from amgap.analysis.report import analyze_encoding
 from amgap.bitstream import parse
-from amgap.codecs.gop import GOP_STRUCTURES
+from amgap.codecs.gop import GOP_STRUCTURES, gop_plan
 from amgap.coding import decode_video, encode_video
 from amgap.entropy.reparam import Reparameterizer
 from amgap.io import open_video
-from amgap.models import resolve_model
+from amgap.models import make_codec, resolve_model
+from amgap.zoo import zoo_entries
 
 _T = {"encode": 0.0, "decode": 0.0, "writer": 0.0}
 
@@ -104,41 +110,65 @@ def _print(r: dict) -> None:
           f"  {r['verified']}")
 
 
+def _codable(loaded, gops: list[str], n: int) -> list[str]:
+    """The GOP structures among ``gops`` whose frame types the model codes."""
+    have = set(make_codec(loaded).frame_types)
+    return [g for g in gops if {s.ftype for s in gop_plan(g, n)} <= have]
+
+
+def _shipped(models: str | None, qualities: str | None) -> list[tuple[str, int]]:
+    """(model, quality) pairs: the named models (default: every shipped one) at the given
+    qualities (default: each model's shipped ones)."""
+    cards = zoo_entries()
+    names = models.split(",") if models else sorted({c["name"] for c in cards})
+    qs = [int(x) for x in qualities.split(",")] if qualities else None
+    return [(n, q) for n in names
+            for q in (qs or sorted(c["quality"] for c in cards if c["name"] == n))]
+
+
+def _run(video: str, frames, name: str, q: int, gop: str, loaded) -> None:
+    off = off_res = None
+    encode_video(frames[:2], loaded, fps=30, num_frames=2, gop=gop,
+                 reparam="optimal")  # warm-up: one-time costs out of "off"
+    for mode in ("off", "paper", "optimal"):
+        _T.update(encode=0.0, decode=0.0, writer=0.0)
+        t = time.perf_counter()
+        res = encode_video(frames, loaded, fps=30, num_frames=len(frames), gop=gop,
+                           reparam=mode)
+        t_enc = time.perf_counter() - t
+        off_res = off_res or res
+        _learned_bytes_from(off_res, res)
+        h, recs = parse(res.to_bytes())
+        t = time.perf_counter()
+        dec = decode_video(h, recs, loaded)
+        t_dec = time.perf_counter() - t
+        r = _row(video, q, gop, mode, res, t_enc, t_dec, dec.verified, off)
+        r["model"] = name
+        off = off or r
+        _print(r)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None, help="zoo model (default: the shipped one)")
-    ap.add_argument("--qualities", default="1,2,3,4")
+    ap.add_argument("--models", "--model", default=None,
+                    help="zoo models, comma-separated (default: every shipped one)")
+    ap.add_argument("--qualities", default=None, help="default: each model's shipped ones")
     ap.add_argument("--videos", default="carphone,bikes")
-    ap.add_argument("--gops", default=",".join(sorted(GOP_STRUCTURES)))
+    ap.add_argument("--gops", default=",".join(sorted(GOP_STRUCTURES)),
+                    help="kept where the model codes their frame types")
     ap.add_argument("--frames", type=int, default=16)
     args = ap.parse_args()
     print("timings measured under load on a shared machine: compare ratios within a run")
-    print(f"{'video':<9}{'q':>2} {'gop':<6}{'mode':<8}{'bytes':>8}{'bpp':>7}{'gap %':>7}"
-          f"{'sav %':>8}{'closure':>8}{'mism.':>7}{'vs off':>9}{'enc s':>7}{'/off':>8}"
-          f"{'enc rp':>8}{'added':>8}{'dec rp':>8}  verified")
+    header = (f"{'video':<9}{'q':>2} {'gop':<6}{'mode':<8}{'bytes':>8}{'bpp':>7}{'gap %':>7}"
+              f"{'sav %':>8}{'closure':>8}{'mism.':>7}{'vs off':>9}{'enc s':>7}{'/off':>8}"
+              f"{'enc rp':>8}{'added':>8}{'dec rp':>8}  verified")
     for video in args.videos.split(","):
         frames = list(open_video(video).frames(0, args.frames))
-        for q in [int(x) for x in args.qualities.split(",")]:
-            loaded = resolve_model(args.model, None, q)
-            for gop in args.gops.split(","):
-                off = off_res = None
-                encode_video(frames[:2], loaded, fps=30, num_frames=2, gop=gop,
-                             reparam="optimal")  # warm-up: one-time costs out of "off"
-                for mode in ("off", "paper", "optimal"):
-                    _T.update(encode=0.0, decode=0.0, writer=0.0)
-                    t = time.perf_counter()
-                    res = encode_video(frames, loaded, fps=30, num_frames=len(frames),
-                                       gop=gop, reparam=mode)
-                    t_enc = time.perf_counter() - t
-                    off_res = off_res or res
-                    _learned_bytes_from(off_res, res)
-                    h, recs = parse(res.to_bytes())
-                    t = time.perf_counter()
-                    dec = decode_video(h, recs, loaded)
-                    t_dec = time.perf_counter() - t
-                    r = _row(video, q, gop, mode, res, t_enc, t_dec, dec.verified, off)
-                    off = off or r
-                    _print(r)
+        for name, q in _shipped(args.models, args.qualities):
+            loaded = resolve_model(name, None, q)
+            print(f"# {video} {name} q{q}\n{header}")
+            for gop in _codable(loaded, args.gops.split(","), len(frames)):
+                _run(video, frames, name, q, gop, loaded)
 
 
 if __name__ == "__main__":
