@@ -83,10 +83,17 @@ def _shipped_tail(path: str) -> list[dict]:
 
 def _unique(chain: list[dict]) -> list[dict]:
     """The chain without repeated runs: a zoo card read while the zoo file it describes
-    was being replaced (a second export of the same runs) listed its runs twice."""
+    was being replaced (a second export of the same runs) listed its runs twice, and a
+    run's init that names a zoo file since replaced by that run's own export leads back
+    to the run under another folder name (a link). A run is its (steps, λ, wall time)."""
     seen: list[dict] = []
+    keys: set[tuple] = set()
     for r in chain:
-        if r not in seen:
+        key = (r.get("steps"), r.get("lambda"), r.get("wall_s"))
+        if r.get("wall_s") is None:  # a conversion step (no training): its name says it
+            key = (r.get("run"),)
+        if key not in keys:
+            keys.add(key)
             seen.append(r)
     return seen
 
