@@ -23,7 +23,9 @@ def main() -> None:
     ap.add_argument("json")
     res = json.loads(Path(ap.parse_args().json).read_text())
     models = res["settings"]["models"]
-    models = models if isinstance(models, str) else ",".join(models)
+    # None: the run measured every zoo model (the command then names none)
+    models = ",".join(models) if isinstance(models, list) else models
+    command = "python benchmarks/rd_vs_classic.py" + (f" --models {models}" if models else "")
     for path in sorted(WEIGHTS_DIR.glob("*.json")):
         card = json.loads(path.read_text())
         name, q = card.get("name"), card.get("quality")
@@ -33,7 +35,7 @@ def main() -> None:
         points = {f"{c['clip']} {c['name'].split('/')[1]}": p
                   for c in curves for p in c["points"] if p["setting"] == q}
         card["rd_vs_classic"] = {
-            "command": f"python benchmarks/rd_vs_classic.py --models {models}",
+            "command": command,
             "date": datetime.date.today().isoformat(),
             "frames": res["settings"]["frames"], "reparam": res["settings"]["reparam"],
             "points": {k: {f: p[f] for f in ("bpp", "psnr_rgb", "psnr_y")}
