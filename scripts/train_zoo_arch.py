@@ -34,13 +34,13 @@ STEPS = {"aivc": (5000, 1500), "lhbdc": (2600, 900)}
 
 def config(arch: str, q: int, out: Path, steps: int, init: str | None,
            warp: tuple[float, int] = (0.0, 0), top: bool | None = None,
-           threads: int = 1, lr: float = 2e-4) -> TrainConfig:
+           threads: int = 1, lr: float = 2e-4, seed: int = 100) -> TrainConfig:
     """``top``: the top-rate run (full lr, the motion warm-up); default: when from scratch."""
     batch, crop = BATCH[arch]
     top = init is None if top is None else top
     # recipe v2 as for amgap-ssf; one thread per run (two runs share the two cores)
     return TrainConfig(
-        out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=100 + q,
+        out=str(out / f"q{q}"), arch=arch, config=None, lmbda=LAMBDAS[q], seed=seed + q,
         quality=q,  # the quality of a model the config names (LHBDC's I-frame model)
         init=init, batch=batch, crop=crop, strides=(1, 2, 4),
         warp_weight=warp[0] if top else 0.0, warp_steps=warp[1],
@@ -148,6 +148,9 @@ def main() -> None:
                     "--init (RUN/init_intra.pth), the B-frame nets train on over it")
     ap.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of the "
                     "top-rate run (fine-tunes: half)")
+    ap.add_argument("--seed", type=int, default=100, help="data seed of each quality's run "
+                    "(plus the quality): another value gives a round from the same init "
+                    "another data order")
     args = ap.parse_args()
     out = Path(args.out)
     prev: str | None = args.init
@@ -166,7 +169,7 @@ def main() -> None:
         top, ft = STEPS[args.arch]
         steps = (args.steps_top or top) if i == 0 else (args.steps_ft or ft)
         cfg = config(args.arch, q, out, steps, prev, (args.warp_weight, args.warp_steps),
-                     top=i == 0, threads=args.threads, lr=args.lr)
+                     top=i == 0, threads=args.threads, lr=args.lr, seed=args.seed)
         prev = str(train(check_config(cfg)))
 
 
