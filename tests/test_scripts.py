@@ -1,0 +1,40 @@
+"""The zoo scripts' bookkeeping (what ends up on a model card)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_lineage_counts_a_run_reached_under_two_names_once():
+    """A run whose init named a zoo file that its own first export then replaced leads
+    back to itself through that file's card, under the folder name it was exported from
+    (a link): the card's total steps must count it once; a conversion step (no training)
+    is kept by name."""
+    unique = _script("export_zoo")._unique
+    lam = 0.0483
+    chain = [
+        {"run": "runs/j/q4", "steps": 1800, "lambda": lam, "wall_s": 3124.1, "base": None},
+        {"run": "runs/i4/q4", "steps": 900, "lambda": lam, "wall_s": 1568.9, "base": None},
+        {"run": "runs/i4", "steps": 0, "lambda": None, "wall_s": None, "base": None},
+        # the replaced zoo file's card: the same run under the link's name, then its past
+        {"run": "runs/i/q4", "steps": 900, "lambda": lam, "wall_s": 1568.9, "base": None},
+        {"run": "runs/i4", "steps": 0, "lambda": None, "wall_s": None, "base": None},
+        {"run": "runs/f/q4", "steps": 1800, "lambda": lam, "wall_s": 3515.9, "base": None},
+        {"run": "runs/g", "steps": 0, "lambda": None, "wall_s": None, "base": None},
+    ]
+    out = unique(chain)
+    assert [r["run"] for r in out] == ["runs/j/q4", "runs/i4/q4", "runs/i4", "runs/f/q4",
+                                       "runs/g"]
+    assert sum(r["steps"] for r in out) == 1800 + 900 + 1800
