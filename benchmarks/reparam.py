@@ -126,7 +126,7 @@ def _shipped(models: str | None, qualities: str | None) -> list[tuple[str, int]]
             for q in (qs or sorted(c["quality"] for c in cards if c["name"] == n))]
 
 
-def _run(video: str, frames, name: str, q: int, gop: str, loaded) -> None:
+def _run(video: str, frames, q: int, gop: str, loaded) -> None:
     off = off_res = None
     encode_video(frames[:2], loaded, fps=30, num_frames=2, gop=gop,
                  reparam="optimal")  # warm-up: one-time costs out of "off"
@@ -143,7 +143,6 @@ def _run(video: str, frames, name: str, q: int, gop: str, loaded) -> None:
         dec = decode_video(h, recs, loaded)
         t_dec = time.perf_counter() - t
         r = _row(video, q, gop, mode, res, t_enc, t_dec, dec.verified, off)
-        r["model"] = name
         off = off or r
         _print(r)
 
@@ -168,7 +167,7 @@ def main() -> None:
             loaded = resolve_model(name, None, q)
             print(f"# {video} {name} q{q}\n{header}")
             for gop in _codable(loaded, args.gops.split(","), len(frames)):
-                _run(video, frames, name, q, gop, loaded)
+                _run(video, frames, q, gop, loaded)
 
 
 if __name__ == "__main__":
