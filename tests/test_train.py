@@ -234,3 +234,29 @@ def test_cli_recipe_v2_is_the_zoo_recipe_and_flags_override_it(tmp_path, tiny_vi
     assert main(["train", "--out", str(tmp_path / "c"), "--threads", "1", *common]) == 0
     tr = load_checkpoint(tmp_path / "c" / "final.pth").card["training"]
     assert tr["schedule"] == "step" and tr["lr"] == 1e-4 and tr["frames"] == 2
+
+
+def test_wall_budget_fixes_the_steps_from_the_measured_speed(tmp_path, tiny_video):
+    """A wall-budget run times itself, fixes ``steps`` once (so the schedule is a pure
+    function of the step from there) and a rerun resumes to that same step count."""
+    from amgap.errors import UsageError
+    from amgap.train.loop import BUDGET_PROBE
+
+    def cfg():
+        c = _cfg(tmp_path, tiny_video, 1)
+        c.wall_budget, c.schedule, c.warmup, c.log_every = 3.0, "cosine", 60, 10
+        c.ckpt_every = 10 ** 6  # only the final state
+        return c
+
+    final = train(cfg(), progress=False)
+    steps = load_checkpoint(final).card["steps"]
+    assert steps > BUDGET_PROBE[1]
+    state = torch.load(tmp_path / "state.pt", weights_only=False)
+    assert state["config"]["steps"] == steps == state["step"]
+    assert json.loads(open(tmp_path / "log.jsonl").readlines()[-1])["step"] == steps
+    train(cfg(), progress=False)  # resumes at its end: nothing more to do
+    assert load_checkpoint(final).card["steps"] == steps
+    bad = cfg()
+    bad.warmup = 5
+    with pytest.raises(UsageError, match="warm-up"):
+        train(bad, progress=False)

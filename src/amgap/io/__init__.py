@@ -8,7 +8,6 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import VideoFormatError
-from .av_reader import AVReader
 from .base import VideoInfo, VideoReader
 from .padding import crop, pad_to_multiple, padded_size
 from .png import PNGFolderReader, natural_key, write_png_folder
@@ -30,6 +29,14 @@ __all__ = [
     "PNGFolderReader", "AVReader", "write_yuv", "write_video", "output_target", "check_output",
     "OutputTarget", "SUPPORTED_OUTPUTS", "natural_key", "check_file_output",
 ]
+
+
+def __getattr__(name: str):
+    if name == "AVReader":  # lazy: importing amgap does not load FFmpeg's libraries
+        from .av_reader import AVReader
+
+        return AVReader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_video(path: str | os.PathLike, *, width: int | None = None, height: int | None = None,
@@ -54,4 +61,6 @@ def open_video(path: str | os.PathLike, *, width: int | None = None, height: int
     with open(p, "rb") as fh:
         if fh.read(9) == b"YUV4MPEG2":
             return Y4MReader(p)
+    from .av_reader import AVReader  # PyAV (FFmpeg) loads only when a file needs it
+
     return AVReader(p)

@@ -72,12 +72,18 @@ class ClipBank:
         self.sources: list[str] = list(map(str, videos)) + list(map(str, stills))
         self.clips: list[torch.Tensor] = []  # [T, 3, H, W] uint8
         for v in videos:
-            frames = torch.stack(list(open_video(v).frames(0, max_frames)))
+            # frame by frame, so that only uint8 frames are held (a 720p video's float
+            # frames took gigabytes); area scaling is per frame anyway
+            per_scale: dict[float, list[torch.Tensor]] = {s: [] for s in scales}
+            for frame in open_video(v).frames(0, max_frames):
+                for s in scales:
+                    f = frame if s == 1.0 else F.interpolate(
+                        frame[None], scale_factor=s, mode="area")[0]
+                    per_scale[s].append((f * 255).round().to(torch.uint8))
             for s in scales:
-                f = frames if s == 1.0 else F.interpolate(
-                    frames, scale_factor=s, mode="area")
-                if min(f.shape[-2:]) >= min_size and f.shape[0] >= 2:
-                    self.clips.append((f * 255).round().to(torch.uint8))
+                f = per_scale[s]
+                if len(f) >= 2 and min(f[0].shape[-2:]) >= min_size:
+                    self.clips.append(torch.stack(f))
         self.stills = [im for im in map(_load_still, stills)
                        if min(im.shape[-2:]) >= min_size + 16]
         self.still_share = still_share if self.stills else 0.0

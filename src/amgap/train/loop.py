@@ -68,6 +68,11 @@ class TrainConfig:
     # motion estimator alone on its photometric loss (``model.motion_loss(frames)``,
     # LHBDC's SpyNet before the joint training); nothing else is updated
     objective: str = "rd"
+    # > 0: train for about this many seconds of wall time instead of ``steps``: from step
+    # BUDGET_PROBE[1] on (the warm-up keeps the schedule independent of ``steps`` until
+    # then) the run sets ``steps`` from its measured speed, again every 50 steps (single
+    # process only: DDP ranks would disagree)
+    wall_budget: float = 0.0
 
 
 class BFrameTrainer(nn.Module):
@@ -111,6 +116,7 @@ def rd_loss(out: dict, frames: list[torch.Tensor], lmbda: float) -> dict[str, to
 
 
 SCHEDULES = ("step", "cosine")
+BUDGET_PROBE = (10, 60)  # a wall-budget run times itself from step 10, plans from step 60
 OBJECTIVES = ("rd", "motion")
 
 
@@ -191,8 +197,9 @@ def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
 
 def _over_intra_model(model: nn.Module, intra_model: nn.Module, spec: str) -> nn.Module:
     """``model`` with its I frames coded by the frozen ``intra_model``; a net that has an
-    intra codec of its own (e.g. ``--init`` from one) keeps every other weight."""
-    if model.intra is not None:
+    intra codec of its own (e.g. ``--init`` from one), or codes them with another model,
+    keeps every other weight."""
+    if model.intra is not None or model.config.base != spec:  # own intra, or another
         model = model.over_intra_model(spec)
     if not model._external:
         model.attach_intra(intra_model)
@@ -211,8 +218,9 @@ def _start(cfg: TrainConfig, device: torch.device, rank: int) -> _Run:
                 torch.Generator().manual_seed(cfg.seed * 1000 + rank))
 
 
-def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> None:
-    """Restore model, optimizers, step, data and noise RNGs; trim the log to the step."""
+def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> dict:
+    """Restore model, optimizers, step, data and noise RNGs; trim the log to the step.
+    Returns the configuration the state was saved with."""
     st = torch.load(out / "state.pt", map_location=device, weights_only=False)
     run.model.load_state_dict(st["model"])
     run.opt.load_state_dict(st["opt"])
@@ -227,6 +235,7 @@ def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> None:
         kept = [ln for ln in log_path.read_text().splitlines()
                 if ln.strip() and json.loads(ln)["step"] <= run.step]
         log_path.write_text("".join(ln + "\n" for ln in kept))
+    return st.get("config", {})
 
 
 def _save_state(run: _Run, cfg: TrainConfig, out: Path) -> None:
@@ -327,6 +336,7 @@ def _loop(run: _Run, cfg: TrainConfig, out: Path, forward: nn.Module, bank: Clip
     bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train λ={cfg.lmbda}", unit="step",
                disable=not progress or rank != 0)
     t_last = time.perf_counter()
+    mark = (run.step, run.wall)  # where the speed of a wall-budget run is timed from
     try:
         while run.step < cfg.steps:
             frames = [f.to(device) for f in bank.sample(run.gen, cfg.batch, cfg.frames,
@@ -335,6 +345,9 @@ def _loop(run: _Run, cfg: TrainConfig, out: Path, forward: nn.Module, bank: Clip
             bar.update(1)
             now = time.perf_counter()
             run.wall, t_last = run.wall + now - t_last, now
+            if cfg.wall_budget:
+                mark = _plan_steps(cfg, run, mark)
+                bar.total = cfg.steps
             mean = log.add(rec, run, cfg)
             if mean:
                 bar.set_postfix(bpp=f"{mean['bpp']:.3f}", psnr=f"{mean['psnr']:.2f}")
@@ -343,6 +356,22 @@ def _loop(run: _Run, cfg: TrainConfig, out: Path, forward: nn.Module, bank: Clip
     finally:
         bar.close()
         log.close()
+
+
+def _plan_steps(cfg: TrainConfig, run: _Run, mark: tuple[int, float]) -> tuple[int, float]:
+    """Re-plan ``steps`` of a wall-budget run from its speed since ``mark`` (every
+    BUDGET_PROBE[1] - BUDGET_PROBE[0] steps from step BUDGET_PROBE[1] on), so that it ends
+    on time when the machine's load changes (other runs starting or ending beside it).
+    The first BUDGET_PROBE[0] steps pay one-off costs (CUDA kernel selection, allocator
+    growth) and are not timed. Returns the new mark."""
+    lo, hi = BUDGET_PROBE
+    if run.step <= lo:
+        return (run.step, run.wall)
+    if run.step < hi or run.step - mark[0] < hi - lo:
+        return mark
+    per_step = max(1e-6, (run.wall - mark[1]) / (run.step - mark[0]))
+    cfg.steps = run.step + max(1, int((cfg.wall_budget - run.wall) / per_step))
+    return (run.step, run.wall)
 
 
 def _finish(run: _Run, cfg: TrainConfig, out: Path, bank: ClipBank, rank: int,
@@ -444,6 +473,9 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
             raise UsageError(f"{cfg.arch} does not take --width-config "
                              f"{','.join(f'{k}={v}' for k, v in widths.items())} "
                              f"({str(exc).splitlines()[0][:120]})") from exc
+    if cfg.wall_budget and cfg.schedule == "cosine" and cfg.warmup < BUDGET_PROBE[1]:
+        raise UsageError(f"a wall-budget run plans its steps from step {BUDGET_PROBE[1]}: its "
+                         f"warm-up must last that long (--warmup >= {BUDGET_PROBE[1]})")
     if cfg.objective not in OBJECTIVES:
         raise UsageError(f"unknown objective {cfg.objective!r} (known: "
                          f"{', '.join(OBJECTIVES)})")
@@ -465,9 +497,17 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(f"cuda:{rank % torch.cuda.device_count()}"
                           if torch.cuda.is_available() else "cpu")
+    if cfg.wall_budget and world > 1:
+        from ..errors import UsageError
+        raise UsageError("a wall-budget run is a single process (DDP ranks would plan "
+                         "different step counts)")
+    if cfg.wall_budget:  # provisional, planned from the measured speed (_plan_steps)
+        cfg.steps = 10 ** 9
     run = _start(cfg, device, rank)
     if (out / "state.pt").exists():
-        _resume(run, out, device, rank)
+        saved = _resume(run, out, device, rank)
+        if cfg.wall_budget and run.step >= BUDGET_PROBE[1]:
+            cfg.steps = saved["steps"]
     forward = _ddp_forward(run, device) if world > 1 else run.model
     bank = ClipBank(cfg.videos, max_frames=cfg.max_frames, min_size=cfg.crop,
                     scales=cfg.scales, stills=cfg.stills, still_share=cfg.still_share)
