@@ -18,6 +18,10 @@ v2's schedule on a wall-clock budget, ``TrainConfig.wall_budget``):
    ``amgap-ssf`` coding their I frames;
 3. ``amgap-bflow`` q3 and q2 over the new q3 and q2.
 
+``--jobs a,b`` runs only the named jobs, side by side for the whole budget, over the
+zoo's models (``@ssf_q3`` means the zoo's ``amgap-ssf`` q3 when this run did not train
+it): a second lease, after the first's ``amgap-ssf`` was exported into the zoo.
+
 A model its successors build on is rounded to float16 first (``final16.pth``), as the
 zoo ships it, so that B models train over the very weights they will meet. Results come
 back as float16 checkpoints with their logs in a few ``.tar`` files (``--pack-to``); unpack
@@ -35,7 +39,7 @@ import sys
 import tarfile
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -141,8 +145,9 @@ def _use_cv2_if_no_pyav() -> None:
 def _resolve(value, out: Path, stills: list[str]):
     if value == "@stills":
         return stills
-    if isinstance(value, str) and value.startswith("@"):
-        return str(out / value[1:] / "final16.pth")
+    if isinstance(value, str) and value.startswith("@"):  # a job of this run, else the zoo
+        path = out / value[1:] / "final16.pth"
+        return str(path) if path.exists() else "amgap-" + value[1:].split("_")[0]
     if isinstance(value, dict):
         return {k: _resolve(v, out, stills) for k, v in value.items()}
     return value
@@ -212,9 +217,11 @@ def _setup(data: Path) -> list[str]:
 
 
 def run(data: Path, out: Path, budget: float, smoke_steps: int, tiny: bool,
-        pack_to: Path, hard_stop: float) -> None:
+        pack_to: Path, hard_stop: float, only: tuple[str, ...] = ()) -> None:
     stills = _setup(data)
     all_jobs = jobs()
+    if only:  # these jobs side by side for the whole budget, over the zoo's models
+        all_jobs = [replace(j, phase=0, needs=()) for j in all_jobs if j.name in only]
     t0 = time.time()
     ctx = mp.get_context("spawn")
     running: dict[str, mp.Process] = {}
@@ -312,6 +319,9 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=420.0, help="seconds of training")
     ap.add_argument("--hard-stop", type=float, default=0, help="seconds after which jobs "
                     "still running are stopped (default: budget + 60)")
+    ap.add_argument("--jobs", default="", help="comma-separated job names (e.g. "
+                    "bflow_q3,lhbdc_q4) to run side by side for the whole budget, each over "
+                    "the zoo's models (after the zoo took a first run's results)")
     ap.add_argument("--smoke", type=int, default=0, help="every job N steps, no budget")
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="batch 1, 64-px crops: a dry run "
@@ -324,7 +334,7 @@ def main() -> None:
     print(json.dumps({"cuda": torch.cuda.is_available(), "torch": torch.__version__,
                       "jobs": [asdict(j)["name"] for j in jobs()]}), flush=True)
     run(Path(args.data), out, args.budget, args.smoke, args.tiny, Path(args.pack_to),
-        args.hard_stop or args.budget + 60)
+        args.hard_stop or args.budget + 60, tuple(j for j in args.jobs.split(",") if j))
 
 
 if __name__ == "__main__":

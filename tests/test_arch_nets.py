@@ -303,3 +303,21 @@ def test_aivc_zero_flows_predict_copies_of_the_references():
     assert torch.allclose(b.prediction, b.beta * prev + (1 - b.beta) * nxt, atol=1e-5)
     assert torch.equal(b.alpha, before.alpha) and torch.equal(b.beta, before.beta)
     assert not torch.allclose(before.prediction, b.prediction, atol=1e-3)
+
+
+def test_lhbdc_attached_intra_model_moves_with_the_net():
+    """The named I-frame model sits outside LHBDC's module tree (not trained, not saved)
+    but must follow ``.to()`` (a GPU run crashed on it): here a dtype move stands in for
+    the device move a CPU machine cannot make."""
+    from dataclasses import replace
+
+    from amgap.codecs.registry import get_codec
+
+    net = LHBDCNet(replace(TINY_LHBDC, base="amgap-ssf"))
+    intra = get_codec("ssf-slim").build({"mid": 16, "latent": 16, "hyper": 16,
+                                         "hyper_depth": 2})
+    net.attach_intra(intra)
+    net.double()
+    assert all(p.dtype == torch.float64 for p in net._intra_model().parameters())
+    assert not any(p.requires_grad for p in net._intra_model().parameters())
+    assert not any(k.startswith("intra") for k in net.state_dict())

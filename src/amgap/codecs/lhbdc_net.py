@@ -206,7 +206,16 @@ class LHBDCNet(CompressionModel):
         module tree, so it is neither trained, moved nor saved with LHBDC's weights."""
         if self.intra is not None:
             raise ValueError("this LHBDC has its own intra codec (config base is empty)")
-        self._external = (model.eval().requires_grad_(False),)
+        p = next(self.parameters())
+        self._external = (model.eval().requires_grad_(False).to(p.device),)
+
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()``/``.cuda()`` move the attached I-frame model with the net: it is
+        outside the module tree (neither trained nor saved) but runs where the net runs."""
+        super()._apply(fn, *args, **kwargs)
+        for m in self._external:
+            m._apply(fn, *args, **kwargs)
+        return self
 
     def _intra_model(self) -> nn.Module:
         if not self._external:
