@@ -25,6 +25,7 @@ import io
 import json
 import lzma
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -127,7 +128,13 @@ def remeasure(name: str, q: int, frames) -> dict:
 
 def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) -> dict:
     ckpt = torch.load(run / "final.pth", map_location="cpu", weights_only=False)
-    loaded = load_checkpoint(run / "final.pth", quality=q)
+    if base:  # the run may name its base by a path on the machine it trained on
+        ckpt["config"] = {**ckpt["config"], "base": base}
+        with tempfile.TemporaryDirectory() as tmp:
+            torch.save(ckpt, Path(tmp) / "final.pth")
+            loaded = load_checkpoint(Path(tmp) / "final.pth", quality=q)
+    else:
+        loaded = load_checkpoint(run / "final.pth", quality=q)
     model = loaded.model
     with torch.no_grad():
         for p in model.parameters():
