@@ -236,9 +236,9 @@ def test_cli_recipe_v2_is_the_zoo_recipe_and_flags_override_it(tmp_path, tiny_vi
     assert tr["schedule"] == "step" and tr["lr"] == 1e-4 and tr["frames"] == 2
 
 
-def test_wall_budget_fixes_the_steps_from_the_measured_speed(tmp_path, tiny_video):
-    """A wall-budget run times itself, fixes ``steps`` once (so the schedule is a pure
-    function of the step from there) and a rerun resumes to that same step count."""
+def test_wall_budget_plans_the_steps_from_the_measured_speed(tmp_path, tiny_video):
+    """A wall-budget run times itself, plans ``steps`` from its speed (re-planned as the
+    load changes), saves the count it ended with, and a rerun resumes to that count."""
     from amgap.errors import UsageError
     from amgap.train.loop import BUDGET_PROBE
 
@@ -260,3 +260,15 @@ def test_wall_budget_fixes_the_steps_from_the_measured_speed(tmp_path, tiny_vide
     bad.warmup = 5
     with pytest.raises(UsageError, match="warm-up"):
         train(bad, progress=False)
+
+
+def test_cli_minutes_is_a_wall_budget(tmp_path, tiny_video):
+    from amgap.cli import main
+    from amgap.train.loop import BUDGET_PROBE
+
+    assert main(["train", "--out", str(tmp_path), "--minutes", "0.04", "--threads", "1",
+                 "--width-config", "mid=16,latent=16,hyper=16,hyper_depth=2", "--batch",
+                 "1", "--crop", "64", "--videos", tiny_video, "--quiet"]) == 0
+    card = load_checkpoint(tmp_path / "final.pth").card
+    assert card["training"]["wall_budget"] == pytest.approx(2.4)
+    assert card["steps"] > BUDGET_PROBE[1]

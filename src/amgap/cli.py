@@ -151,7 +151,8 @@ def cmd_train(args) -> int:
         out=args.out, arch=args.arch, config=args.width_config, lmbda=args.lmbda,
         batch=args.batch, crop=args.crop, seed=args.seed, init=args.init,
         max_frames=args.max_frames, warp_weight=args.warp_weight,
-        warp_steps=args.warp_steps, objective=args.objective, **kw))
+        warp_steps=args.warp_steps, objective=args.objective,
+        wall_budget=60.0 * (args.minutes or 0.0), **kw))
     try:
         final = train(cfg, progress=not args.quiet)
     except ValueError as exc:

@@ -148,6 +148,11 @@ def _train(sub) -> None:
                         "ssf-slim/bflow-slim: mid=64,latent=64,hyper=48,hyper_depth=2)")
     p.add_argument("--lambda", dest="lmbda", type=float, default=0.0483)
     p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="train for about this much wall time instead of --steps: the run "
+                   "plans its steps from its measured speed from step 60 on (a cosine "
+                   "warm-up must last that long; --recipe v2's does with the default "
+                   "--steps)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--clip-frames", type=int, default=None,
