@@ -31,7 +31,7 @@ import time
 import amgap.coding
 from amgap.analysis.report import analyze_encoding
 from amgap.bitstream import parse
-from amgap.codecs.gop import GOP_STRUCTURES, gop_plan
+from amgap.codecs.gop import GOP_STRUCTURES, gop_plan, missing_frame_types
 from amgap.coding import decode_video, encode_video
 from amgap.entropy.reparam import Reparameterizer
 from amgap.io import open_video
@@ -112,8 +112,8 @@ def _print(r: dict) -> None:
 
 def _codable(loaded, gops: list[str], n: int) -> list[str]:
     """The GOP structures among ``gops`` whose frame types the model codes."""
-    have = set(make_codec(loaded).frame_types)
-    return [g for g in gops if {s.ftype for s in gop_plan(g, n)} <= have]
+    have = make_codec(loaded).frame_types
+    return [g for g in gops if not missing_frame_types(have, gop_plan(g, n))]
 
 
 def _shipped(models: str | None, qualities: str | None) -> list[tuple[str, int]]:

@@ -114,3 +114,16 @@ def test_native_structures_follow_the_frame_types():
     assert native_structures(get_codec("lhbdc").frame_types) == ["lhbdc"]
     assert native_structures(get_codec("ssf-slim").frame_types) == ["ssf"]
     assert native_structures(get_codec("bmshj2018-hyperprior").frame_types) == ["intra"]
+
+
+def test_missing_frame_types_is_the_one_gop_fit_test():
+    """The encoder's refusal and the benchmarks' GOP choice read the same predicate."""
+    from amgap.codecs.gop import missing_frame_types
+
+    i_p, i_b = (FrameType.I, FrameType.P), (FrameType.I, FrameType.B)
+    assert missing_frame_types(i_p, gop_plan("ssf", 16)) == []
+    assert missing_frame_types(i_p, gop_plan("lhbdc", 16)) == [FrameType.B]
+    assert missing_frame_types(i_b, gop_plan("aivc", 16)) == [FrameType.P]
+    assert missing_frame_types((FrameType.I,), gop_plan("aivc", 16)) == [FrameType.P,
+                                                                         FrameType.B]
+    assert missing_frame_types((FrameType.I,), gop_plan("intra", 4)) == []

@@ -28,7 +28,14 @@ from tqdm import tqdm
 from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
 from .bitstream.syntax import GopId, ReparamMode, StreamKind
 from .codecs.base import FrameCodec, FrameType
-from .codecs.gop import GOP_IDS, CodingStep, default_structure, gop_plan, last_use
+from .codecs.gop import (
+    GOP_IDS,
+    CodingStep,
+    default_structure,
+    gop_plan,
+    last_use,
+    missing_frame_types,
+)
 from .entropy import (
     INFO_KINDS,
     InfoKind,
@@ -171,7 +178,7 @@ def default_gop(codec: FrameCodec) -> str:
 def check_frame_types(codec: FrameCodec, plan: list[CodingStep], gop: str) -> None:
     """Refuse, in one line, a GOP whose frame types the codec does not code."""
     have = set(codec.frame_types)
-    missing = sorted({s.ftype for s in plan} - have)
+    missing = missing_frame_types(have, plan)
     if not missing:
         return
     if FrameType.B in have:  # an I/B codec (LHBDC) asked for P frames

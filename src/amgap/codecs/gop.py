@@ -14,7 +14,7 @@ from ..bitstream.syntax import GopId
 from .base import FrameType
 
 __all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use",
-           "default_structure", "native_structures", "GOP_IDS"]
+           "default_structure", "native_structures", "missing_frame_types", "GOP_IDS"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,13 @@ def native_structures(frame_types) -> list[str]:
     if FrameType.B in types:
         return ["aivc", "ssf"] if FrameType.P in types else ["lhbdc"]
     return [default_structure(types)]
+
+
+def missing_frame_types(frame_types, plan: list[CodingStep]) -> list[FrameType]:
+    """The frame types ``plan`` needs that a codec of ``frame_types`` does not code
+    (empty: the GOP fits). The one test behind the encoder's refusal and the benchmarks'
+    choice of GOPs."""
+    return sorted({s.ftype for s in plan} - set(frame_types))
 
 
 def gop_plan(structure: str, num_frames: int, gop_size: int = 16) -> list[CodingStep]:
