@@ -38,6 +38,7 @@ from amgap.codecs.gop import native_structures
 from amgap.coding import encode_video
 from amgap.io import open_video, sample_path
 from amgap.models import load_checkpoint, load_zoo
+from amgap.train.lineage import lineage
 from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX
 
 LOGS_DIR = Path(__file__).resolve().parents[1] / "training-logs"  # beside the repo, not shipped
@@ -49,54 +50,6 @@ def _rd(res, frames) -> dict:
     return {"frames": n, "bpp": len(res.to_bytes()) * 8 / (w * h * n),
             "psnr_rgb": sum(s.psnr_rgb for s in res.stats) / n,
             "psnr_y": sum(s.psnr_y for s in res.stats) / n}
-
-
-def lineage(path: Path) -> list[dict]:
-    """The chain of training runs behind a checkpoint (each run's init, recursively); a
-    shipped zoo file in the chain contributes the lineage on its card."""
-    out = []
-    while path and Path(path).is_file():
-        if str(path).endswith(ZOO_SUFFIX):  # shipped weights: their card holds the rest
-            card = Path(str(path)[: -len(ZOO_SUFFIX)] + ".json")
-            out += json.loads(card.read_text()).get("lineage") or [] if card.exists() else []
-            break
-        card = torch.load(path, map_location="cpu", weights_only=False).get("card") or {}
-        tr = card.get("training", {})
-        out.append({"run": str(Path(path).parent), "steps": card.get("steps"),
-                    "lambda": card.get("lambda"), "wall_s": card.get("wall_s"),
-                    "base": (tr.get("config") or {}).get("base")})
-        path = tr.get("init")
-    if path and not Path(path).is_file():  # not on this machine: a shipped card knows it
-        out += _shipped_tail(str(path))
-    return _unique(out)
-
-
-def _shipped_tail(path: str) -> list[dict]:
-    """The lineage from ``path`` on, as a shipped card lists it (a checkpoint the chain
-    names but this machine lacks, e.g. the widened init of amgap-ssf's v3 runs)."""
-    for card in sorted(WEIGHTS_DIR.glob("*.json")):
-        chain = json.loads(card.read_text()).get("lineage") or []
-        for i, r in enumerate(chain):
-            if r.get("run") in (path, str(Path(path).parent)):
-                return chain[i:]
-    return []
-
-
-def _unique(chain: list[dict]) -> list[dict]:
-    """The chain without repeated runs: a zoo card read while the zoo file it describes
-    was being replaced (a second export of the same runs) listed its runs twice, and a
-    run's init that names a zoo file since replaced by that run's own export leads back
-    to the run under another folder name (a link). A run is its (steps, λ, wall time)."""
-    seen: list[dict] = []
-    keys: set[tuple] = set()
-    for r in chain:
-        key = (r.get("steps"), r.get("lambda"), r.get("wall_s"))
-        if r.get("wall_s") is None:  # a conversion step (no training): its name says it
-            key = (r.get("run"),)
-        if key not in keys:
-            keys.add(key)
-            seen.append(r)
-    return seen
 
 
 def measure(shipped, frames, base: str | None) -> dict:

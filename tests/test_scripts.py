@@ -1,20 +1,6 @@
-"""The zoo scripts' bookkeeping (what ends up on a model card)."""
+"""The zoo's bookkeeping (what ends up on a model card)."""
 
 from __future__ import annotations
-
-import importlib.util
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_lineage_counts_a_run_reached_under_two_names_once():
@@ -22,7 +8,8 @@ def test_lineage_counts_a_run_reached_under_two_names_once():
     back to itself through that file's card, under the folder name it was exported from
     (a link): the card's total steps must count it once; a conversion step (no training)
     is kept by name."""
-    unique = _script("export_zoo")._unique
+    from amgap.train.lineage import _unique as unique
+
     lam = 0.0483
     chain = [
         {"run": "runs/j/q4", "steps": 1800, "lambda": lam, "wall_s": 3124.1, "base": None},

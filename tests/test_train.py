@@ -272,3 +272,20 @@ def test_cli_minutes_is_a_wall_budget(tmp_path, tiny_video):
     card = load_checkpoint(tmp_path / "final.pth").card
     assert card["training"]["wall_budget"] == pytest.approx(2.4)
     assert card["steps"] > BUDGET_PROBE[1]
+
+
+def test_a_run_records_the_lineage_of_its_init(tmp_path, tiny_video):
+    """The chain behind a run's init is read while the init is at hand and kept on the
+    run's card: exported later, elsewhere (a GPU lease's runs), it still knows its past."""
+    import shutil
+
+    from amgap.train.lineage import lineage
+
+    first = train(_cfg(tmp_path / "a", tiny_video, 1), progress=False)
+    second = _cfg(tmp_path / "b", tiny_video, 1)
+    second.init = str(first)
+    final = train(second, progress=False)
+    shutil.rmtree(tmp_path / "a")  # the init is gone (it lived on another machine)
+    chain = lineage(final)
+    assert [r["run"] for r in chain] == [str(tmp_path / "b"), str(tmp_path / "a")]
+    assert [r["steps"] for r in chain] == [1, 1]

@@ -26,6 +26,7 @@ from ..codecs.bflow import forward_b
 from ..codecs.registry import get_codec
 from ..models import load_base, load_checkpoint, save_checkpoint, weights_hash
 from .data import DEFAULT_TRAINING_VIDEOS, ClipBank
+from .lineage import lineage
 
 __all__ = ["TrainConfig", "train", "rd_loss", "lr_factor"]
 
@@ -174,6 +175,7 @@ class _Run:
     gen: torch.Generator
     step: int = 0
     wall: float = 0.0
+    init_lineage: list | None = None  # the runs behind cfg.init, read while it is at hand
 
 
 def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
@@ -209,13 +211,14 @@ def _over_intra_model(model: nn.Module, intra_model: nn.Module, spec: str) -> nn
 def _start(cfg: TrainConfig, device: torch.device, rank: int) -> _Run:
     torch.manual_seed(cfg.seed)
     model, saved = _build_model(cfg)
+    chain = lineage(cfg.init) if cfg.init else None
     model.to(device).train()
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [p for n, p in trainable if not n.endswith(".quantiles")]
     aux_params = [p for n, p in trainable if n.endswith(".quantiles")]
     return _Run(model, saved, params, aux_params, torch.optim.Adam(params, lr=cfg.lr),
                 torch.optim.Adam(aux_params, lr=cfg.aux_lr),
-                torch.Generator().manual_seed(cfg.seed * 1000 + rank))
+                torch.Generator().manual_seed(cfg.seed * 1000 + rank), init_lineage=chain)
 
 
 def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> dict:
@@ -399,7 +402,8 @@ def _save_weights(path: Path, run: _Run, cfg: TrainConfig, sources, world: int) 
         config["base"] = cfg.config["base"]  # the base it was trained over, not its init's
     card = {"arch": cfg.arch, "config": config,
             "lambda": cfg.lmbda, "steps": run.step, "wall_s": round(run.wall, 1),
-            "training": {**asdict(cfg), "sources": sources, "world_size": world}}
+            "training": {**asdict(cfg), "sources": sources, "world_size": world},
+            "init_lineage": run.init_lineage}
     save_checkpoint(path, saved, cfg.arch, card["config"], card)
 
 
