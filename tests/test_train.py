@@ -281,11 +281,12 @@ def test_a_run_records_the_lineage_of_its_init(tmp_path, tiny_video):
 
     from amgap.train.lineage import lineage
 
-    first = train(_cfg(tmp_path / "a", tiny_video, 1), progress=False)
+    # different step counts: the lineage tells runs apart by (steps, λ, wall time)
+    first = train(_cfg(tmp_path / "a", tiny_video, 2), progress=False)
     second = _cfg(tmp_path / "b", tiny_video, 1)
     second.init = str(first)
     final = train(second, progress=False)
     shutil.rmtree(tmp_path / "a")  # the init is gone (it lived on another machine)
     chain = lineage(final)
     assert [r["run"] for r in chain] == [str(tmp_path / "b"), str(tmp_path / "a")]
-    assert [r["steps"] for r in chain] == [1, 1]
+    assert [r["steps"] for r in chain] == [1, 2]
