@@ -72,7 +72,7 @@ def _roundtrip(frames, loaded, gop, reparam="off"):
 @pytest.mark.parametrize(("arch", "gop"), GOPS)
 def test_roundtrip_verified_every_gop_and_reparam(clip, models, arch, gop):
     frames = None
-    for mode in ("off", "paper", "optimal"):
+    for mode in ("off", "paper", "optimal", "thorough"):
         res, data, dec = _roundtrip(clip, models[arch], gop, mode)
         assert dec.verified and len(dec.frames) == len(clip)
         assert all(torch.equal(dec.frames[i], res.recon[i]) for i in range(len(clip)))

@@ -62,7 +62,7 @@ def _roundtrip(enc, dec, s, inter, ftype):
     return r
 
 
-@pytest.mark.parametrize("mode", ["paper", "optimal"])
+@pytest.mark.parametrize("mode", ["paper", "optimal", "thorough"])
 def test_stream_roundtrip_and_savings(mode):
     tables = gauss_tables(4)
     s = _shifted_stream(tables)
@@ -110,17 +110,17 @@ def test_bad_payloads_are_refused():
 def test_video_frames_identical_across_modes(carphone_frames, slim_init):
     frames = carphone_frames[:4]
     recon = {}
-    for mode in ("off", "paper", "optimal"):
+    for mode in ("off", "paper", "optimal", "thorough"):
         res = encode_video(frames, slim_init, fps=30, num_frames=4, reparam=mode,
                            keep_recon=True)
         h, recs = parse(res.to_bytes())
-        assert h.reparam_mode == {"off": 0, "paper": 1, "optimal": 2}[mode]
+        assert h.reparam_mode == {"off": 0, "paper": 1, "optimal": 2, "thorough": 3}[mode]
         dec = decode_video(h, recs, slim_init)
         assert dec.verified
         recon[mode] = [r.recon_checksum for r in recs]
         for i in range(4):
             assert torch.equal(dec.frames[i], res.recon[i])
-    assert recon["off"] == recon["paper"] == recon["optimal"]
+    assert recon["off"] == recon["paper"] == recon["optimal"] == recon["thorough"]
 
 
 def test_main_stream_laplacian_data_gets_generalized_gaussian():
@@ -297,12 +297,12 @@ def test_optimal_never_larger_than_paper_or_off(carphone_frames, model, gop, see
     n = 4
     frames = [f[:, :96, :128] for f in carphone_frames[:n]]  # small: seconds per model
     sizes = {}
-    for mode in ("off", "paper", "optimal"):
+    for mode in ("off", "paper", "optimal", "thorough"):
         res = encode_video(frames, loaded, fps=30, num_frames=n, gop=gop,
                            gop_size=4, reparam=mode)
         data = res.to_bytes()
         sizes[mode] = len(data)
-        if mode == "optimal":
+        if mode in ("optimal", "thorough"):
             h, recs = parse(data)
             assert decode_video(h, recs, loaded).verified
             # estimate (ideal bits + payload bits + the 8-byte rANS state) vs real bytes
@@ -311,7 +311,7 @@ def test_optimal_never_larger_than_paper_or_off(carphone_frames, model, gop, see
                        for k in st.payload_bytes)
             nstreams = sum(len(st.payload_bytes) for st in res.stats)
             assert abs(real - est) <= 0.001 * real + 5 * nstreams
-    assert sizes["optimal"] <= sizes["paper"] <= sizes["off"], sizes
+    assert sizes["thorough"] <= sizes["optimal"] <= sizes["paper"] <= sizes["off"], sizes
 
 
 def test_batched_fits_equal_one_fit_per_stream():

@@ -311,7 +311,7 @@ class VideoEncoder:
                  reparam: str = "off", measure_learned: bool = False,
                  probe: list | None = None, ms_ssim: bool = True) -> None:
         if reparam not in MODES:
-            raise ValueError(f"unknown --reparam {reparam!r} (off, paper, optimal)")
+            raise ValueError(f"unknown --reparam {reparam!r} ({', '.join(MODES)})")
         self.loaded, self.reparam, self.measure_learned = loaded, reparam, measure_learned
         self.ms_ssim = ms_ssim
         self.rp = Reparameterizer(reparam)
@@ -410,12 +410,12 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
     ``frames()``) one segment at a time.
 
     ``gop``: a GOP structure; ``None`` picks ``intra`` for image codecs, else ``ssf``.
-    ``reparam``: ``off`` | ``paper`` | ``optimal`` (table replacement per frame, signalled
-    in each stream's parameters). ``measure_learned`` also rANS-codes every stream with
-    the learned tables, to report real savings. ``probe``: a list that receives each main
-    latent's ``(y - mu) / sigma`` (calibration). ``keep_streams=False`` releases every
-    segment's symbols once coded (``on_segment`` sees each segment first), and
-    ``keep_recon`` keeps the reconstructions: without them memory is bounded by a GOP.
+    ``reparam``: ``off`` | ``paper`` | ``optimal`` | ``thorough`` (table replacement per
+    frame, signalled in each stream's parameters). ``measure_learned`` also rANS-codes
+    every stream with the learned tables, to report real savings. ``probe``: a list that
+    receives each main latent's ``(y - mu) / sigma`` (calibration). ``keep_streams=False``
+    releases every segment's symbols once coded (``on_segment`` sees each segment first),
+    and ``keep_recon`` keeps the reconstructions: without them memory is bounded by a GOP.
     ``ms_ssim=False`` leaves MS-SSIM out of the per-frame figures (PSNRs are always
     measured): at QCIF it costs about a sixth of the encode.
     """

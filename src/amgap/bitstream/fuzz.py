@@ -13,6 +13,7 @@ import random
 import struct
 
 from .container import FrameRecord, Header, StreamRecord, pack, parse
+from .syntax import ReparamMode
 
 __all__ = ["mutate", "MUTATIONS"]
 
@@ -95,7 +96,7 @@ def _stream_params(h, frames, rng):
     n = rng.randrange(0, 40)
     s.params = bytes(rng.randrange(256) for _ in range(n))
     if rng.random() < 0.5:
-        h.reparam_mode = rng.randrange(3)
+        h.reparam_mode = rng.randrange(len(ReparamMode))
     return h, frames
 
 
@@ -136,7 +137,7 @@ def _plan_params(h, frames, rng):
         plan = StreamPlan(family, k, adapt=adapt, prior=rng.randrange(4) if adapt else 0,
                           adapt_all=every, tables=() if every else tuple(tables))
     s.params = write_plan(plan, Ctx(main, inter, history, 256)).to_bytes()
-    h.reparam_mode = rng.choice([1, 2])
+    h.reparam_mode = rng.randrange(1, len(ReparamMode))
     return h, frames
 
 

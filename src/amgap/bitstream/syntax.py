@@ -50,6 +50,7 @@ class ReparamMode(_Named):
     OFF = 0
     PAPER = 1
     OPTIMAL = 2
+    THOROUGH = 3  # optimal's candidates plus the per-table shortest path (slower)
 
 
 class StreamKind(_Named):

@@ -1,9 +1,10 @@
 """Encoder-side planning of one key (information type x frame type) over a segment.
 
-Every candidate plan (``off``, the paper's greedy rule, a shortest path per family,
-stream-wide families) is a list of :class:`~.syntax.StreamPlan` (``None`` = learned
-tables, empty payload) and is costed *exactly*: the real rows, every payload bit and the
-byte padding. The cheapest is kept, so a mode never loses to the simpler ones.
+Every candidate plan (``off``, the paper's greedy rule, the per-frame stream-wide
+choices, in ``thorough`` mode a shortest path per family) is a list of
+:class:`~.syntax.StreamPlan` (``None`` = learned tables, empty payload) and is costed
+*exactly*: the real rows, every payload bit and the byte padding. The cheapest is kept,
+so a mode never loses to the simpler ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from . import state as rp_mod
 from .coder import rans_encode
+from .streams import pair_counts
 from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
 
@@ -21,7 +23,14 @@ CODE_BITS = 10
 # The stream-wide "shift" family (side streams, family 1) stays in the syntax but is not
 # planned: on 12 streams (carphone and bikes, q1 and q4, ssf/aivc/lhbdc GOPs) it saved
 # 1 byte in all, for a fifth of the planning time at QCIF.
-_WIDE = {False: [], True: [(1, "gauss0"), (3, "gg")]}
+# The stream-wide zero-mean Gaussian (main streams, family 1) stays in the syntax but is
+# not planned: beside the stream-wide GG (shape 2 is a Gaussian) it saved <= 8 bytes per
+# 16-frame stream, 13 bytes in all on 10 (carphone and bikes; ssf, bflow, lhbdc; q1, q4).
+_WIDE = {False: [], True: [(3, "gg")]}
+# The per-table shortest path runs in ``thorough`` mode only: beside the paper's plan and
+# the per-frame stream-wide choices (``adapt_all``, the stream-wide GG) it saved 2 bytes
+# in all on 176 keys (carphone and bikes, first 16 frames; ssf q1/q4, bflow lhbdc q1 and
+# aivc q4, lhbdc q1/q4, aivc q1, intra q4) for about a third of the planning time.
 # Per-table generalized Gaussians (family 2) stay in the syntax but are not planned:
 # on the zoo they saved <= 0.1 % of the file beside the stream-wide one, for 40 % of the
 # planning time (measured on carphone and bikes, ssf GOP, q1 and q4).
@@ -41,7 +50,7 @@ class KeyData:
     limit: np.ndarray  # [F, T] N * H(histogram)
     hist0: np.ndarray | None  # history before the first frame
     frames0: int  # frames in the history before the first frame
-    optimal: bool = False  # planned for ``optimal`` (the shortest path runs too)
+    thorough: bool = False  # planned for ``thorough`` (the shortest path runs too)
     _hists: list = field(default_factory=list, repr=False)
     _fits: dict = field(default_factory=dict, repr=False)  # family -> codes [F, T, nc]
     _payloads: dict = field(default_factory=dict, repr=False)  # (plan, ctx) -> payload
@@ -84,7 +93,7 @@ def _per_table_sum(values: np.ndarray, ts: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(ts, weights=values, minlength=n)
 
 
-def _key_data(streams, inters, st, optimal: bool = False) -> KeyData:
+def _key_data(streams, inters, st, thorough: bool = False) -> KeyData:
     tables = streams[0].tables
     attrs = TableAttrs.of(tables)
     pairs = [rp_mod.stream_pairs(s) for s in streams]
@@ -97,7 +106,7 @@ def _key_data(streams, inters, st, optimal: bool = False) -> KeyData:
         tot = _per_table_sum(p.cs, p.ts, T)
         limit[f] = _per_table_sum(-p.cs * np.log2(p.cs / np.maximum(tot[p.ts], 1)), p.ts, T)
     return KeyData(tables, attrs, tables.family == "indexed", list(inters), pairs, learned,
-                   limit, st.history(), st.frames, optimal)
+                   limit, st.history(), st.frames, thorough)
 
 
 @dataclass
@@ -156,12 +165,13 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
         return [_learned(s) for s in streams]
     st0 = rp.state.get(key) if keep_state else None
     st0 = st0 or rp_mod.KeyState()
-    kd = _key_data(streams, inters, st0, rp.mode == "optimal")
+    kd = _key_data(streams, inters, st0, rp.mode == "thorough")
     costed = [evaluate(rp, kd, streams, p, st0)
               for p in ([None] * len(streams), paper_plans(rp, kd, streams, st0))]
-    if rp.mode == "optimal":
-        costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
-                   for fam_id, fam in _PER_TABLE[kd.main]]
+    if rp.mode in ("optimal", "thorough"):
+        if rp.mode == "thorough":
+            costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
+                       for fam_id, fam in _PER_TABLE[kd.main]]
         wide = wide_plans(kd)
         if any(p is not None for p in wide):  # else: off's
             costed.append(evaluate(rp, kd, streams, wide, st0))
@@ -390,7 +400,7 @@ def _fit_masks(kd: KeyData, fam: str) -> np.ndarray:
     """Every per-frame fit of ``fam`` the planner may ask for (paper and shortest path;
     the latter only where it runs)."""
     m = _paper_masks(kd, fam)
-    return m | _dp_masks(kd, fam) if kd.optimal else m
+    return m | _dp_masks(kd, fam) if kd.thorough else m
 
 
 @dataclass
@@ -585,7 +595,7 @@ def wide_plans(kd: KeyData) -> list:
         if not len(cat):
             continue
         frames, gid = np.unique(which, return_inverse=True)
-        codes = fit_groups(fam, kd.attrs, cat, gid)
+        codes = fit_groups(fam, kd.attrs, cat, gid, _pooled_start(fam, kd, cat, len(frames)))
         ll = log2q(fam, kd.attrs, cat, [codes[gid, j] for j in range(codes.shape[1])])
         bits = np.bincount(gid, weights=-ll * cat.cs) + 2 + CODE_BITS * codes.shape[1]
         for g, f in enumerate(frames.tolist()):
@@ -593,3 +603,11 @@ def wide_plans(kd: KeyData) -> list:
                 plans[f] = StreamPlan(fam_id, wide_codes=tuple(int(c) for c in codes[g]))
                 best_bits[f] = bits[g]
     return plans
+
+
+def _pooled_start(fam: str, kd: KeyData, cat: Pairs, n: int) -> np.ndarray:
+    """Every frame's search starts from the fit of all frames pooled: frames of a key
+    are alike, and the pooled pairs (merged per table and value) are few, so the coarse
+    grid runs once per key instead of once per frame."""
+    pooled = Pairs.build(*pair_counts(cat.ts, cat.vs, cat.cs), kd.attrs)
+    return np.repeat(fit_groups(fam, kd.attrs, pooled, np.zeros(len(pooled), int)), n, 0)

@@ -263,15 +263,20 @@ def fit(fam: str, attrs: TableAttrs, p: Pairs, per_table: bool = True
     return np.zeros(1, dtype=np.int64), fit_groups(fam, attrs, p, np.zeros(len(p), int))
 
 
-def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray) -> np.ndarray:
+def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray,
+               start: np.ndarray | None = None) -> np.ndarray:
     """Codes [groups, nc] of many independent fits at once: group ``gid`` of every pair
     (0, 1, ... non-decreasing; e.g. one per table, per frame, or per (frame, table)).
     Deterministic: a coarse grid, then neighbours at shrinking steps. One batch of numpy
-    calls serves every group, so small streams do not pay per-fit overheads."""
+    calls serves every group, so small streams do not pay per-fit overheads. ``start``
+    [groups, nc]: codes near the optimum (e.g. a fit of the groups pooled), searched
+    from there at small steps only."""
     starts = _starts(gid)
     ng = len(starts)
     grid = _grid(fam)
-    if len(grid):
+    if start is not None:
+        best = np.array(start, dtype=np.int64)
+    elif len(grid):
         sc = _scores(fam, attrs, p, [grid[:, j, None] + 0.0 * p.cs for j in
                                      range(grid.shape[1])], starts)
         best = grid[np.argmax(sc, 0)]
@@ -281,7 +286,8 @@ def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray) -> np.nda
     cur = _scores(fam, attrs, p, [best[gid, j][None] for j in range(nc)], starts)[0]
     offs = np.stack(np.meshgrid(*[[-1, 0, 1]] * nc, indexing="ij"), -1).reshape(-1, nc)
     offs = offs[np.any(offs != 0, 1)]
-    steps = (16, 8, 4, 2, 1) if fam == "gauss0" else (64, 32, 16, 8, 4, 2, 1)
+    steps = (16, 8, 4, 2, 1) if fam == "gauss0" or start is not None else \
+        (64, 32, 16, 8, 4, 2, 1)
     for step in steps:
         for _ in range(3 if fam == "gmm" else 2):
             cand = np.clip(best[None] + step * offs[:, None], 0, NCODES - 1)  # [D, G, nc]
