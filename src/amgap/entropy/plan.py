@@ -282,39 +282,47 @@ def _exact_new_bits(rp, kd: KeyData, fam: str, p: Pairs, codes: np.ndarray) -> n
 def paper_plans(rp, kd: KeyData, streams, st0) -> list:
     """The paper's greedy rule frame after frame (see module :mod:`.reparam`)."""
     fam = "gauss0" if kd.main else "gmm"
-    nparams = NPARAMS[fam]
     in_force = dict(st0.in_force)
     plans = []
     fits = kd.frame_fits(fam, _paper_masks(kd, fam))
+    order = rp_mod.table_order(kd.tables)
     for f, p in enumerate(kd.pairs):
         ctx = kd.ctx(f)
-        lt, present = kd.learned[f], np.zeros(kd.n_tables, dtype=bool)
-        present[p.ts] = True
         codes = fits[f]
         nb = _exact_new_bits(rp, kd, fam, p, codes)
-        order = rp_mod.table_order(kd.tables)
-        flag = 2.0 if ctx.inter else 1.0
-        costs, choices = [], []
-        for t in order.tolist():
-            newp = None if codes[t, 0] < 0 else rp_mod.TableParams(fam, 1, tuple(
-                int(x) for x in codes[t]))
-            if not present[t]:
-                ch = TableChoice(Choice.REUSE if ctx.inter else Choice.LEARNED)
-                costs.append(1.0)
-            elif ctx.inter and newp is not None and in_force.get(t) == newp:
-                ch, c = TableChoice(Choice.REUSE), 1.0 + nb[t]
-                costs.append(c)
-            elif newp is not None and lt[t] - nb[t] > nparams * CODE_BITS:
-                ch = TableChoice(Choice.NEW, newp.codes)
-                costs.append(flag + nparams * CODE_BITS + nb[t])
-            else:
-                ch = TableChoice(Choice.LEARNED)
-                costs.append(flag + lt[t])
-            choices.append(ch)
-        plan = _best_n(kd, f, ctx, order, costs, choices)
+        choice, cost = _paper_choices(kd, f, ctx, fam, codes, nb, in_force)
+        n = _best_n(kd, f, ctx, cost[order])
+        plan = StreamPlan(0, 1, tables=tuple(
+            TableChoice(Choice(int(choice[t])), tuple(int(x) for x in codes[t])
+                        if choice[t] == Choice.NEW else ()) for t in order[:n].tolist()))
         plan, in_force = _paper_step(rp, kd, f, plan, ctx, in_force)
         plans.append(plan)
     return plans
+
+
+def _paper_choices(kd: KeyData, f: int, ctx: Ctx, fam: str, codes: np.ndarray,
+                   nb: np.ndarray, in_force: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per table [T]: the paper's choice and its bits. A table coding nothing here keeps
+    what is in force (inter) or the learned table; one whose new fit quantizes to the
+    codes in force reuses them; new parameters when the bits saved exceed their cost."""
+    T, nparams = kd.n_tables, NPARAMS[fam]
+    lt = kd.learned[f]
+    present = np.zeros(T, dtype=bool)
+    present[kd.pairs[f].ts] = True
+    fitted = codes[:, 0] >= 0
+    held = np.full((T, nparams), -2, dtype=np.int64)
+    for t, tp in in_force.items():
+        if tp.family == fam and tp.k == 1 and len(tp.codes) == nparams:
+            held[t] = tp.codes
+    reuse = ctx.inter & fitted & (held == codes).all(1)
+    new = fitted & ~reuse & (lt - nb > nparams * CODE_BITS)
+    flag = 2.0 if ctx.inter else 1.0
+    cost = np.where(reuse, 1.0 + nb, np.where(new, flag + nparams * CODE_BITS + nb,
+                                              flag + lt))
+    choice = np.where(reuse, int(Choice.REUSE), np.where(new, int(Choice.NEW),
+                                                         int(Choice.LEARNED)))
+    absent = int(Choice.REUSE) if ctx.inter else int(Choice.LEARNED)
+    return np.where(present, choice, absent), np.where(present, cost, 1.0)
 
 
 def _paper_masks(kd: KeyData, fam: str) -> np.ndarray:
@@ -322,17 +330,16 @@ def _paper_masks(kd: KeyData, fam: str) -> np.ndarray:
     return kd.learned - kd.limit > NPARAMS[fam] * CODE_BITS
 
 
-def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: list[float],
-            choices: list[TableChoice]) -> StreamPlan:
-    """Cover the first N tables of the signalling order, N minimizing the total."""
+def _best_n(kd: KeyData, f: int, ctx: Ctx, costs: np.ndarray) -> int:
+    """How many tables of the signalling order to cover (``costs``: their bits in that
+    order): the N minimizing the total."""
     header = 2 + (0 if kd.main else 2) + (1 if ctx.history else 0) + 8
-    plain = kd.learned[f][order]
+    plain = kd.learned[f][rp_mod.table_order(kd.tables)]
     tail = np.concatenate([np.cumsum(plain[::-1])[::-1], [0.0]])
-    totals = header + np.cumsum([0.0, *costs]) + tail
+    totals = header + np.concatenate([[0.0], np.cumsum(costs)]) + tail
     totals[0] = np.inf
     totals[257:] = np.inf
-    n = int(np.argmin(totals))
-    return StreamPlan(0, 1, tables=tuple(choices[:n]))
+    return int(np.argmin(totals))
 
 
 def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: dict):
