@@ -602,7 +602,7 @@ def wide_plans(kd: KeyData) -> list:
         if not len(cat):
             continue
         frames, gid = np.unique(which, return_inverse=True)
-        codes = fit_groups(fam, kd.attrs, cat, gid, _pooled_start(fam, kd, cat, len(frames)))
+        codes = _wide_fit(fam, kd, cat, gid, len(frames))
         ll = log2q(fam, kd.attrs, cat, [codes[gid, j] for j in range(codes.shape[1])])
         bits = np.bincount(gid, weights=-ll * cat.cs) + 2 + CODE_BITS * codes.shape[1]
         for g, f in enumerate(frames.tolist()):
@@ -612,9 +612,13 @@ def wide_plans(kd: KeyData) -> list:
     return plans
 
 
-def _pooled_start(fam: str, kd: KeyData, cat: Pairs, n: int) -> np.ndarray:
-    """Every frame's search starts from the fit of all frames pooled: frames of a key
-    are alike, and the pooled pairs (merged per table and value) are few, so the coarse
-    grid runs once per key instead of once per frame."""
+def _wide_fit(fam: str, kd: KeyData, cat: Pairs, gid: np.ndarray, n: int) -> np.ndarray:
+    """Codes [n, nc] of a stream-wide family fitted to each of ``n`` frames. Every
+    frame's search starts from the fit of all frames pooled: frames of a key are alike,
+    and the pooled pairs (merged per table and value) are few, so the coarse grid runs
+    once per key instead of once per frame."""
     pooled = Pairs.build(*pair_counts(cat.ts, cat.vs, cat.cs), kd.attrs)
-    return np.repeat(fit_groups(fam, kd.attrs, pooled, np.zeros(len(pooled), int)), n, 0)
+    start = fit_groups(fam, kd.attrs, pooled, np.zeros(len(pooled), int))
+    if n == 1:  # the pooled pairs are the frame's
+        return start
+    return fit_groups(fam, kd.attrs, cat, gid, np.repeat(start, n, 0))
