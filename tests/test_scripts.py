@@ -25,3 +25,14 @@ def test_lineage_counts_a_run_reached_under_two_names_once():
     assert [r["run"] for r in out] == ["runs/j/q4", "runs/i4/q4", "runs/i4", "runs/f/q4",
                                        "runs/g"]
     assert sum(r["steps"] for r in out) == 1800 + 900 + 1800
+
+
+def test_lineage_tells_runs_apart_by_id():
+    """Two runs with the same steps, λ and wall time are two runs when their ids differ;
+    one id reached under two folder names is one run."""
+    from amgap.train.lineage import _unique as unique
+
+    r = {"steps": 60, "lambda": 0.01, "wall_s": 12.0, "base": None}
+    chain = [{**r, "run": "runs/a", "id": "aa"}, {**r, "run": "runs/b", "id": "bb"},
+             {**r, "run": "runs/link", "id": "bb"}]
+    assert [x["run"] for x in unique(chain)] == ["runs/a", "runs/b"]

@@ -126,10 +126,12 @@ def test_resume_is_exact_to_the_step(tmp_path, tiny_video):
         return c
 
     straight = train(cfg(tmp_path / "a", 4), progress=False)
-    train(cfg(tmp_path / "b", 2), progress=False)
+    piece = load_checkpoint(train(cfg(tmp_path / "b", 2), progress=False)).card["run_id"]
     resumed = train(cfg(tmp_path / "b", 4), progress=False)
     a, b = _weights(straight), _weights(resumed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert load_checkpoint(resumed).card["run_id"] == piece  # one run, in two pieces
+    assert load_checkpoint(straight).card["run_id"] != piece
 
 
 def test_snapshot_of_a_run_in_progress_is_its_checkpoint(tmp_path, tiny_video):
@@ -140,6 +142,7 @@ def test_snapshot_of_a_run_in_progress_is_its_checkpoint(tmp_path, tiny_video):
     a, b = _weights(final), _weights(snap)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert load_checkpoint(snap).card["steps"] == 2
+    assert load_checkpoint(snap).card["run_id"] == load_checkpoint(final).card["run_id"]
 
 
 def test_cosine_schedule_shape():
@@ -281,12 +284,13 @@ def test_a_run_records_the_lineage_of_its_init(tmp_path, tiny_video):
 
     from amgap.train.lineage import lineage
 
-    # different step counts: the lineage tells runs apart by (steps, λ, wall time)
-    first = train(_cfg(tmp_path / "a", tiny_video, 2), progress=False)
+    # equal step counts: runs are told apart by the id each draws when it starts
+    first = train(_cfg(tmp_path / "a", tiny_video, 1), progress=False)
     second = _cfg(tmp_path / "b", tiny_video, 1)
     second.init = str(first)
     final = train(second, progress=False)
     shutil.rmtree(tmp_path / "a")  # the init is gone (it lived on another machine)
     chain = lineage(final)
     assert [r["run"] for r in chain] == [str(tmp_path / "b"), str(tmp_path / "a")]
-    assert [r["steps"] for r in chain] == [1, 2]
+    assert [r["steps"] for r in chain] == [1, 1]
+    assert chain[0]["id"] and chain[1]["id"] and chain[0]["id"] != chain[1]["id"]

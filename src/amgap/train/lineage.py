@@ -18,23 +18,26 @@ from ..zoo import WEIGHTS_DIR, ZOO_SUFFIX
 __all__ = ["lineage"]
 
 
-def lineage(path: Path) -> list[dict]:
+def lineage(path: Path, card: dict | None = None) -> list[dict]:
     """The chain of training runs behind a checkpoint (each run's init, recursively); a
-    shipped zoo file in the chain contributes the lineage on its card."""
+    shipped zoo file in the chain contributes the lineage on its card. ``card``: the
+    checkpoint's own card when the caller has loaded it already."""
     out = []
     while path and Path(path).is_file():
         if str(path).endswith(ZOO_SUFFIX):  # shipped weights: their card holds the rest
-            card = Path(str(path)[: -len(ZOO_SUFFIX)] + ".json")
-            out += json.loads(card.read_text()).get("lineage") or [] if card.exists() else []
+            zcard = Path(str(path)[: -len(ZOO_SUFFIX)] + ".json")
+            out += json.loads(zcard.read_text()).get("lineage") or [] if zcard.exists() \
+                else []
             break
-        card = torch.load(path, map_location="cpu", weights_only=False).get("card") or {}
+        if card is None:
+            card = torch.load(path, map_location="cpu", weights_only=False).get("card") or {}
         tr = card.get("training", {})
-        out.append({"run": str(Path(path).parent), "steps": card.get("steps"),
-                    "lambda": card.get("lambda"), "wall_s": card.get("wall_s"),
-                    "base": (tr.get("config") or {}).get("base")})
+        out.append({"run": str(Path(path).parent), "id": card.get("run_id"),
+                    "steps": card.get("steps"), "lambda": card.get("lambda"),
+                    "wall_s": card.get("wall_s"), "base": (tr.get("config") or {}).get("base")})
         if card.get("init_lineage") is not None:  # recorded when the run saved
             return _unique(out + card["init_lineage"])
-        path = tr.get("init")
+        path, card = tr.get("init"), None
     if path and not Path(path).is_file():  # not on this machine: a shipped card knows it
         out += _shipped_tail(str(path))
     return _unique(out)
@@ -55,12 +58,15 @@ def _unique(chain: list[dict]) -> list[dict]:
     """The chain without repeated runs: a zoo card read while the zoo file it describes
     was being replaced (a second export of the same runs) listed its runs twice, and a
     run's init that names a zoo file since replaced by that run's own export leads back
-    to the run under another folder name (a link). A run is its (steps, λ, wall time)."""
+    to the run under another folder name (a link). A run is its id (drawn when it starts,
+    kept across resumes); runs saved before ids existed are their (steps, λ, wall time)."""
     seen: list[dict] = []
     keys: set[tuple] = set()
     for r in chain:
         key = (r.get("steps"), r.get("lambda"), r.get("wall_s"))
-        if r.get("wall_s") is None:  # a conversion step (no training): its name says it
+        if r.get("id"):
+            key = ("id", r["id"])
+        elif r.get("wall_s") is None:  # a conversion step (no training): its name says it
             key = (r.get("run"),)
         if key not in keys:
             keys.add(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -176,12 +177,15 @@ class _Run:
     step: int = 0
     wall: float = 0.0
     init_lineage: list | None = None  # the runs behind cfg.init, read while it is at hand
+    run_id: str = field(default_factory=lambda: secrets.token_hex(6))  # kept on resume
 
 
-def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
+def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module, dict | None]:
+    """(what is trained, what is saved, the init checkpoint's card)."""
     arch = get_codec(cfg.arch)
-    model = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch).model if cfg.init \
-        else arch.build(cfg.config)
+    init = load_checkpoint(cfg.init, quality=cfg.quality, arch=cfg.arch) if cfg.init else None
+    model = init.model if init else arch.build(cfg.config)
+    card = (init.card or {}) if init else None
     if cfg.objective == "motion" and not hasattr(model, "motion_loss"):
         from ..errors import UsageError
         raise UsageError(f"objective 'motion': {cfg.arch} has no motion estimator to "
@@ -190,11 +194,11 @@ def _build_model(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
         spec = (cfg.config or {}).get("base")
         if spec and hasattr(model, "attach_intra"):  # LHBDC over a named I-frame model
             model = _over_intra_model(model, load_base(spec, cfg.quality).model, spec)
-        return model, model
+        return model, model, card
     if cfg.frames != 3:
         raise ValueError("B-frame training uses clips of 3 frames (ref0, B, ref1)")
     base = load_base(cfg.config.get("base", arch.base_default), cfg.quality).model
-    return BFrameTrainer(base, model), model
+    return BFrameTrainer(base, model), model, card
 
 
 def _over_intra_model(model: nn.Module, intra_model: nn.Module, spec: str) -> nn.Module:
@@ -210,8 +214,8 @@ def _over_intra_model(model: nn.Module, intra_model: nn.Module, spec: str) -> nn
 
 def _start(cfg: TrainConfig, device: torch.device, rank: int) -> _Run:
     torch.manual_seed(cfg.seed)
-    model, saved = _build_model(cfg)
-    chain = lineage(cfg.init) if cfg.init else None
+    model, saved, init_card = _build_model(cfg)
+    chain = lineage(cfg.init, init_card) if cfg.init else None
     model.to(device).train()
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [p for n, p in trainable if not n.endswith(".quantiles")]
@@ -229,6 +233,7 @@ def _resume(run: _Run, out: Path, device: torch.device, rank: int) -> dict:
     run.opt.load_state_dict(st["opt"])
     run.aux_opt.load_state_dict(st["aux_opt"])
     run.step, run.wall = st["step"], st["wall"]
+    run.run_id = st.get("run_id", run.run_id)
     gen_state = st["gen"]
     run.gen.set_state(gen_state[rank] if isinstance(gen_state, list) else gen_state)
     if "torch_rng" in st:  # quantization noise draws from the global generator
@@ -246,7 +251,7 @@ def _save_state(run: _Run, cfg: TrainConfig, out: Path) -> None:
         torch.save({"model": run.model.state_dict(), "opt": run.opt.state_dict(),
                     "aux_opt": run.aux_opt.state_dict(), "step": run.step, "wall": run.wall,
                     "gen": run.gen.get_state(), "torch_rng": torch.get_rng_state(),
-                    "config": asdict(cfg)}, tmp)
+                    "config": asdict(cfg), "run_id": run.run_id}, tmp)
 
 
 def _ddp_forward(run: _Run, device: torch.device) -> nn.Module:
@@ -402,6 +407,7 @@ def _save_weights(path: Path, run: _Run, cfg: TrainConfig, sources, world: int) 
         config["base"] = cfg.config["base"]  # the base it was trained over, not its init's
     card = {"arch": cfg.arch, "config": config,
             "lambda": cfg.lmbda, "steps": run.step, "wall_s": round(run.wall, 1),
+            "run_id": run.run_id,
             "training": {**asdict(cfg), "sources": sources, "world_size": world},
             "init_lineage": run.init_lineage}
     save_checkpoint(path, saved, cfg.arch, card["config"], card)
@@ -416,6 +422,7 @@ def snapshot(run_dir: str | os.PathLike) -> Path:
     run = _start(cfg, torch.device("cpu"), 0)
     run.model.load_state_dict(st["model"])
     run.step, run.wall = st["step"], st["wall"]
+    run.run_id = st.get("run_id", run.run_id)
     path = out / f"snapshot-{run.step}.pth"
     _save_weights(path, run, cfg, None, 1)
     return path
