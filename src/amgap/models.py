@@ -214,7 +214,10 @@ def _build_from(a: Architecture, un: _Unpacked, path: Path) -> tuple[nn.Module, 
         model = a.build(dict(config))
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{path}: bad config for architecture {a.name!r} ({exc})") from exc
-    if a.convert_state_dict is not None:  # e.g. the authors' released layout
+    # e.g. the authors' released layout; amgap's own files load as saved, entropy tables
+    # included (tables rebuilt by update() follow the CPU's float rounding: a stream
+    # coded on one machine would not decode on another)
+    if a.convert_state_dict is not None and un.layout != "amgap":
         try:
             un.state_dict = a.convert_state_dict(un.state_dict, model)
         except ModelError as exc:
