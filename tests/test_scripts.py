@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_lineage_counts_a_run_reached_under_two_names_once():
     """A run whose init named a zoo file that its own first export then replaced leads
@@ -36,3 +44,36 @@ def test_lineage_tells_runs_apart_by_id():
     chain = [{**r, "run": "runs/a", "id": "aa"}, {**r, "run": "runs/b", "id": "bb"},
              {**r, "run": "runs/link", "id": "bb"}]
     assert [x["run"] for x in unique(chain)] == ["runs/a", "runs/b"]
+
+
+@pytest.mark.parametrize(("arch", "config"), [
+    ("ssf-slim", None), ("bflow-slim", None),
+    ("lhbdc", {"N": 8, "M": 8, "intra_N": 8, "intra_M": 8, "mask_ch": 2,
+               "base": "init:ssf-slim"})])
+def test_gpu_lease_halves_checkpoints_as_the_zoo_stores_them(tmp_path, monkeypatch, arch,
+                                                            config):
+    """The GPU lease's float16 transport files follow the zoo's storage rule (parameters
+    float16, buffers kept: the 1e-9 likelihood bound would be zero in float16) and load."""
+    import importlib.util
+
+    from amgap.codecs import get_codec
+    from amgap.models import load_checkpoint, save_checkpoint
+    from amgap.zoo import half_parameters
+
+    spec = importlib.util.spec_from_file_location("gpu_zoo", ROOT / "scripts" / "gpu_zoo.py")
+    gpu_zoo = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "gpu_zoo", gpu_zoo)  # its dataclasses look it up
+    spec.loader.exec_module(gpu_zoo)
+    torch.manual_seed(0)
+    model = get_codec(arch).build(dict(config or {}))
+    model.update(force=True)
+    save_checkpoint(tmp_path / "final.pth", model, arch, model.config_dict())
+    sd = gpu_zoo._halved(tmp_path / "final.pth")["state_dict"]
+    want = half_parameters(model.state_dict(), (n for n, _ in model.named_parameters()))
+    assert sd.keys() == want.keys()
+    assert all(sd[k].dtype == want[k].dtype for k in sd)
+    bounds = [k for k in sd if k.endswith(".bound")]
+    assert bounds and all(sd[k].dtype == torch.float32 for k in bounds)
+    assert any(v.dtype == torch.float16 for v in sd.values())
+    gpu_zoo._round_fp16(tmp_path / "final.pth", tmp_path / "final16.pth")
+    load_checkpoint(tmp_path / "final16.pth", quality=1)

@@ -9,10 +9,13 @@ This module only lists them: loading is :mod:`amgap.models`, architectures are
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import torch
+
 __all__ = ["WEIGHTS_DIR", "ZOO_SUFFIX", "DEFAULT_MODEL", "zoo_entries", "zoo_names",
-           "zoo_weights", "zoo_card", "default_model_name"]
+           "zoo_weights", "zoo_card", "default_model_name", "half_parameters"]
 
 ZOO_SUFFIX = ".pth.xz"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -56,3 +59,14 @@ def default_model_name() -> str:
     if DEFAULT_MODEL in zoo_names():
         return DEFAULT_MODEL
     return "init:ssf-slim"
+
+
+def half_parameters(state_dict: Mapping[str, torch.Tensor], parameters: Iterable[str]
+                    ) -> dict[str, torch.Tensor]:
+    """The zoo's storage rule, for every script that writes zoo weights: the model's
+    parameters as float16 (lossless once they were rounded through float16), buffers
+    as they are (a likelihood bound of 1e-9 is zero in float16; scale tables, GDN
+    pedestals and the integer entropy tables are the model's own)."""
+    names = set(parameters)
+    return {k: v.half() if k in names and v.is_floating_point() else v
+            for k, v in state_dict.items()}
