@@ -173,7 +173,7 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
         if rp.mode == "thorough":
             costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
                        for fam_id, fam in _PER_TABLE[kd.main]]
-        wide = wide_plans(kd)
+        wide = wide_plans(kd, rp.hints.setdefault(key, {}))
         if any(p is not None for p in wide):  # else: off's
             costed.append(evaluate(rp, kd, streams, wide, st0))
     best = _smallest(costed, streams)
@@ -590,9 +590,10 @@ def _dp_plan(kd, f, fam_id, act, state, cpool, cpf, prior, pos) -> StreamPlan | 
                       tables=tuple(choices))
 
 
-def wide_plans(kd: KeyData) -> list:
+def wide_plans(kd: KeyData, hints: dict | None = None) -> list:
     """Per frame, the best stream-wide choice: a stream-wide family (one parameter set
-    for every table; each family fitted to every frame at once) or every table adapted."""
+    for every table; each family fitted to every frame at once) or every table adapted.
+    ``hints``: the key's pooled codes of the previous segment, per family (updated)."""
     F = len(kd.pairs)
     plans, best_bits = [None] * F, kd.learned.sum(1).astype(float)
     ab = _adapt_bits(kd)
@@ -603,7 +604,7 @@ def wide_plans(kd: KeyData) -> list:
         if not len(cat):
             continue
         frames, gid = np.unique(which, return_inverse=True)
-        codes = _wide_fit(fam, kd, cat, gid, len(frames))
+        codes = _wide_fit(fam, kd, cat, gid, len(frames), hints)
         ll = log2q(fam, kd.attrs, cat, [codes[gid, j] for j in range(codes.shape[1])])
         bits = np.bincount(gid, weights=-ll * cat.cs) + 2 + CODE_BITS * codes.shape[1]
         for g, f in enumerate(frames.tolist()):
@@ -613,13 +614,19 @@ def wide_plans(kd: KeyData) -> list:
     return plans
 
 
-def _wide_fit(fam: str, kd: KeyData, cat: Pairs, gid: np.ndarray, n: int) -> np.ndarray:
+def _wide_fit(fam: str, kd: KeyData, cat: Pairs, gid: np.ndarray, n: int,
+              hints: dict | None = None) -> np.ndarray:
     """Codes [n, nc] of a stream-wide family fitted to each of ``n`` frames. Every
     frame's search starts from the fit of all frames pooled: frames of a key are alike,
     and the pooled pairs (merged per table and value) are few, so the coarse grid runs
-    once per key instead of once per frame."""
+    once per key instead of once per frame; and once per video where ``hints`` holds the
+    previous segment's pooled fit (e.g. all-intra: one frame per segment)."""
     pooled = Pairs.build(*pair_counts(cat.ts, cat.vs, cat.cs), kd.attrs)
-    start = fit_groups(fam, kd.attrs, pooled, np.zeros(len(pooled), int))
+    hint = None if hints is None else hints.get(fam)
+    start = fit_groups(fam, kd.attrs, pooled, np.zeros(len(pooled), int),
+                       None if hint is None else hint[None])
+    if hints is not None:
+        hints[fam] = start[0]
     if n == 1:  # the pooled pairs are the frame's
         return start
     return fit_groups(fam, kd.attrs, cat, gid, np.repeat(start, n, 0))

@@ -61,6 +61,9 @@ class Reparameterizer:
         self.mode = mode
         self.state: dict[tuple[str, int], KeyState] = {}
         self._rows: dict = {}
+        # encoder only: per key, the previous segment's stream-wide fits (search starts;
+        # kept across segments, unlike the state, as they change no decoding rule)
+        self.hints: dict[tuple[str, int], dict] = {}
 
     def reset(self) -> None:
         self.state.clear()
