@@ -161,10 +161,10 @@ def _summary(rows: list[dict]) -> None:
     by: dict[tuple, dict[str, dict]] = {}
     for r in rows:
         by.setdefault((r["video"], r["model"], r["gop"], r["q"]), {})[r["mode"]] = r
-    order = [k for k, d in by.items() if
-             not d["optimal"]["bytes"] <= d["paper"]["bytes"] <= d["off"]["bytes"]]
+    broken = [k for k, d in by.items() if
+              not d["optimal"]["bytes"] <= d["paper"]["bytes"] <= d["off"]["bytes"]]
     print(f"\n# summary: {len(by)} streams; optimal <= paper <= off on every one: "
-          f"{not order}{'' if not order else ' (not on ' + str(order) + ')'}; every decode "
+          f"{not broken}{'' if not broken else ' (not on ' + str(broken) + ')'}; every decode "
           f"verified: {all(r['verified'] for r in rows)}")
     print(f"{'video':<13}{'model':<13}{'gop':<7}{'mism. closure':>14}{'closure':>11}"
           f"{'added %':>12}{'dec rp %':>11}")

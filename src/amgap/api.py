@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .bitstream import Header, parse
+from .bitstream.syntax import EVAL_MODES
 from .codecs.gop import default_structure
 from .codecs.registry import Architecture, architectures, get_codec, refusals, register_codec
 from .coding import DecodeResult, EncodeResult, VideoDecoder, encode_video
@@ -400,7 +401,7 @@ def analyze(videos: Sequence[str | os.PathLike], model: str | None = None, *,
 def evaluate(dataset: Sequence[str], model: str | None = None, *,
              checkpoint: str | None = None, arch: str | None = None,
              gops: Sequence[str] | None = None, qualities: Sequence[int] = (1, 2, 3, 4),
-             modes: Sequence[str] = ("off", "paper", "optimal"), frames: int = 16,
+             modes: Sequence[str] = EVAL_MODES, frames: int = 16,
              start: int = 0, out: str | os.PathLike, engine: str = "local",
              address: str | None = None, workers: int = 1, progress: bool = False,
              metric: str = "psnr") -> dict:

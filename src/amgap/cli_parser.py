@@ -7,7 +7,7 @@ import argparse
 
 from ._argtypes import int_mapping, list_of, positive_fraction
 from ._version import __version__
-from .bitstream.syntax import GopId, ReparamMode, names
+from .bitstream.syntax import EVAL_MODES, GopId, ReparamMode, names
 from .errors import UsageError
 
 __all__ = ["build_parser", "GOPS", "MODES"]
@@ -20,7 +20,6 @@ class _Parser(argparse.ArgumentParser):
 
 GOPS = names(GopId)
 MODES = names(ReparamMode)
-EVAL_MODES = ["off", "paper", "optimal"]  # thorough is slower and differs by bytes
 
 
 def _add_checkpoint_args(p: argparse.ArgumentParser) -> None:
@@ -109,8 +108,8 @@ def _evaluate(sub) -> None:
     p.add_argument("--gop", default=None, help="GOP structures, space or comma list (default: "
                    "ssf, or intra for image codecs)", **list_of(str, GOPS, "GOP"))
     p.add_argument("--quality", "-q", default=[1, 2, 3, 4], **list_of(int))
-    p.add_argument("--reparam", default=EVAL_MODES, help="modes (space or comma list; "
-                   "default: off, paper, optimal)",
+    p.add_argument("--reparam", default=list(EVAL_MODES), help="modes (space or comma "
+                   f"list; default: {', '.join(EVAL_MODES)})",
                    **list_of(str, MODES, "mode"))
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--start", type=int, default=0)

@@ -15,7 +15,7 @@ from enum import IntEnum
 
 __all__ = ["GopId", "ModelSource", "ReparamMode", "StreamKind", "FrameType", "Field",
            "HEADER_FIELDS", "HEADER_STRUCT", "RECORD_FIELDS", "FRAME_FIELDS", "STREAM_FIELDS",
-           "UVAR", "UVAR_MAX_BYTES", "names", "from_name"]
+           "UVAR", "UVAR_MAX_BYTES", "names", "from_name", "EVAL_MODES"]
 
 
 class _Named(IntEnum):
@@ -51,6 +51,11 @@ class ReparamMode(_Named):
     PAPER = 1
     OPTIMAL = 2
     THOROUGH = 3  # optimal's candidates plus the per-table shortest path (slower)
+
+
+# what ``amgap evaluate`` / ``amgap.evaluate`` compare unless told (thorough: slower, and
+# it differs from optimal by bytes)
+EVAL_MODES = ("off", "paper", "optimal")
 
 
 class StreamKind(_Named):

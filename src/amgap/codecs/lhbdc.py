@@ -125,7 +125,9 @@ def lhbdc_config_from_state_dict(sd: Mapping) -> dict:
 
 def lhbdc_convert_state_dict(sd: Mapping, model: nn.Module) -> dict:
     """The authors' ``Model`` state dict (no ``intra.`` keys) goes through
-    ``lhbdc_key_map`` (I frames keep the seeded ``intra``: see docs); amgap's passes."""
+    ``lhbdc_key_map`` (I frames keep the seeded ``intra``: see docs). Only foreign layouts
+    come here (amgap's own files load as saved); a bare amgap state dict with its own
+    ``intra.`` passes."""
     if any(k.startswith("intra.") for k in sd):
         return dict(sd)
     try:

@@ -292,7 +292,7 @@ def paper_plans(rp, kd: KeyData, streams, st0) -> list:
         codes = fits[f]
         nb = _exact_new_bits(rp, kd, fam, p, codes)
         choice, cost = _paper_choices(kd, f, ctx, fam, codes, nb, in_force)
-        n = _best_n(kd, f, ctx, cost[order])
+        n = _best_n(kd, f, ctx, order, cost[order])
         plan = StreamPlan(0, 1, tables=tuple(
             TableChoice(Choice(int(choice[t])), tuple(int(x) for x in codes[t])
                         if choice[t] == Choice.NEW else ()) for t in order[:n].tolist()))
@@ -331,11 +331,11 @@ def _paper_masks(kd: KeyData, fam: str) -> np.ndarray:
     return kd.learned - kd.limit > NPARAMS[fam] * CODE_BITS
 
 
-def _best_n(kd: KeyData, f: int, ctx: Ctx, costs: np.ndarray) -> int:
-    """How many tables of the signalling order to cover (``costs``: their bits in that
-    order): the N minimizing the total."""
+def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: np.ndarray) -> int:
+    """How many tables of the signalling ``order`` to cover (``costs``: their bits in
+    that order): the N minimizing the total."""
     header = 2 + (0 if kd.main else 2) + (1 if ctx.history else 0) + 8
-    plain = kd.learned[f][rp_mod.table_order(kd.tables)]
+    plain = kd.learned[f][order]
     tail = np.concatenate([np.cumsum(plain[::-1])[::-1], [0.0]])
     totals = header + np.concatenate([[0.0], np.cumsum(costs)]) + tail
     totals[0] = np.inf
