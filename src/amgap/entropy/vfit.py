@@ -18,13 +18,13 @@ from .coder import _bypass_bits
 from .families import (
     ESCAPE_MASS,
     GG_ALPHAS,
-    GG_SHAPES,
+    MULTIPLIERS,
     NCODES,
     SIDE_SIGMA_MIN,
-    gg_abs_cdf,
     scale_multiplier,
     side_shift,
 )
+from .ggtab import gg_abs_cdf_fast
 from .streams import pair_counts
 from .tables import PRECISION, TableSet
 
@@ -42,7 +42,7 @@ class TableAttrs:
     a: np.ndarray  # first support value
     n: np.ndarray  # support size (escape bin index)
     scales: np.ndarray | None
-    cdfs: np.ndarray
+    cdfs: np.ndarray  # the table set's own int32 matrix (not copied)
     lengths: np.ndarray
     starts: np.ndarray  # [T + 1]: where each table's bins (support, escape) start in a
     # flat histogram (adaptation history): scale tables range from 3 to thousands of
@@ -53,7 +53,7 @@ class TableAttrs:
         if "attrs" not in tables._lists:
             lengths = tables.cdf_lengths.astype(np.int64)
             tables._lists["attrs"] = cls(tables.offsets.astype(np.int64), lengths - 2,
-                                         tables.scales, tables.cdfs.astype(np.int64),
+                                         tables.scales, tables.cdfs,
                                          lengths, np.concatenate([[0], np.cumsum(lengths - 1)]))
         return tables._lists["attrs"]
 
@@ -159,6 +159,11 @@ def _same_as_previous(p: Pairs, codes: list) -> np.ndarray:
     return run
 
 
+# logs of the multiplier and of the GG's unit-std scale per code, once (not per pair)
+_LOG_MULTIPLIERS = np.log(MULTIPLIERS)
+_LOG_GG_ALPHAS = np.log(GG_ALPHAS)
+
+
 def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes):
     """The GG's masses from ``G(u) = P(|X| <= u)`` (one regularized gamma each): a value
     ``v != 0`` has ``(G(|v|+1/2) - G(|v|-1/2)) / 2``, zero has ``G(1/2)``, the support
@@ -167,12 +172,11 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
     code = np.asarray(codes[0]).astype(np.int64)
     shape = np.broadcast_shapes(code.shape, np.shape(codes[1]), av.shape)
     c0 = np.broadcast_to(code, shape).reshape(-1, av.size)
-    c1 = np.broadcast_to(np.asarray(codes[1]), shape).reshape(-1, av.size)
-    beta = GG_SHAPES[c0]
-    alpha = s * scale_multiplier(c1) * GG_ALPHAS[c0]
+    c1 = np.broadcast_to(np.asarray(codes[1]).astype(np.int64), shape).reshape(-1, av.size)
+    log_alpha = np.log(s) + _LOG_MULTIPLIERS[c1] + _LOG_GG_ALPHAS[c0]
 
     def g(u: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return gg_abs_cdf(u[cols], alpha[:, cols], beta[:, cols])
+        return gg_abs_cdf_fast(np.log(u[cols]), log_alpha[:, cols], c0[:, cols])
 
     run = _same_as_previous(p, [c0, c1])
     hi = g(av + 0.5, np.ones(av.size, dtype=bool))
@@ -186,9 +190,6 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
     mass = np.where(av == 0, hi, 0.5 * (hi - lo))
     return mass.reshape(shape), z.reshape(shape)
 
-
-# the generalized Gaussian's shape and scale factor per code, once (not per pair), as
-# fits need them for every candidate
 
 
 def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
