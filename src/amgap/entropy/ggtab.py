@@ -22,33 +22,45 @@ __all__ = ["gg_abs_cdf_fast"]
 
 _T0, _T1, _STEP = -36.0, 4.0, 1.0 / 32.0  # t = ln x; below: series, above: G = 1
 _N = int(round((_T1 - _T0) / _STEP))  # intervals
-_KNOTS = _T0 + _STEP * np.arange(_N + 1)
+_BLOCK = 32  # intervals built together, on first use (a key's t values span a few)
+_NB = _N // _BLOCK
 
 
 class _Table:
-    """Per shape code, the spline's cubic coefficients on every interval (rows filled
-    on first use: a search visits a few dozen of the 1024 codes)."""
+    """The spline's cubic coefficients per (shape code, block of intervals), built on
+    first use: a search visits a few dozen of the 1024 codes, each over a narrow range
+    of ``t``, and a process (one ``amgap encode``) pays for what it visits only."""
 
     def __init__(self) -> None:
-        self.row = np.full(NCODES, -1, dtype=np.int64)
-        self.coef = np.zeros((0, _N, 4))
+        self.row = np.full(NCODES * _NB, -1, dtype=np.int64)
+        self.coef = np.zeros((256, _BLOCK, 4))  # grown by doubling
+        self.used = 0
 
-    def rows(self, codes: np.ndarray) -> np.ndarray:
-        rows = self.row[codes]
+    def index(self, codes: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """Flat index into ``coef`` of interval ``i`` of each code's spline."""
+        key = codes * _NB + i // _BLOCK
+        rows = self.row[key]
         missing = rows < 0
         if missing.any():
-            new = np.unique(codes[missing])
-            self.row[new] = len(self.coef) + np.arange(len(new))
-            self.coef = np.concatenate([self.coef, _coefficients(new)])
-            rows = self.row[codes]
-        return rows
+            new = np.unique(key[missing])
+            end = self.used + len(new)
+            if end > len(self.coef):
+                grown = np.zeros((max(2 * len(self.coef), end), _BLOCK, 4))
+                grown[: self.used] = self.coef[: self.used]
+                self.coef = grown
+            self.coef[self.used: end] = _coefficients(new // _NB, new % _NB)
+            self.row[new] = self.used + np.arange(len(new))
+            self.used = end
+            rows = self.row[key]
+        return rows * _BLOCK + i % _BLOCK
 
 
-def _coefficients(codes: np.ndarray) -> np.ndarray:
+def _coefficients(codes: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    knots = _T0 + _STEP * (blocks[:, None] * _BLOCK + np.arange(_BLOCK + 1)[None])
     a = 1.0 / GG_SHAPES[codes][:, None]
-    x = np.exp(_KNOTS)[None]
+    x = np.exp(knots)
     f = gammainc(a, x)
-    d = np.exp(a * _KNOTS[None] - x - gammaln(a)) * _STEP  # slope per interval width
+    d = np.exp(a * knots - x - gammaln(a)) * _STEP  # slope per interval width
     f0, f1, d0, d1 = f[:, :-1], f[:, 1:], d[:, :-1], d[:, 1:]
     return np.stack([f0, d0, 3 * (f1 - f0) - 2 * d0 - d1, 2 * (f0 - f1) + d0 + d1], -1)
 
@@ -66,7 +78,7 @@ def gg_abs_cdf_fast(log_u: np.ndarray, log_alpha: np.ndarray, codes: np.ndarray
     s = (t - _T0) / _STEP
     i = np.clip(np.floor(s), 0, _N - 1).astype(np.int64)
     w = s - i
-    k = 4 * (_TABLE.rows(codes) * _N + i)
+    k = 4 * _TABLE.index(codes, i)
     c = _TABLE.coef.reshape(-1)
     g = c[k] + w * (c[k + 1] + w * (c[k + 2] + w * c[k + 3]))
     low = s < 0  # x < e^-36: P(a, x) = x^a / Gamma(a + 1) to double precision

@@ -57,6 +57,15 @@ class KeyData:
     _payloads: dict = field(default_factory=dict, repr=False)  # (plan, ctx) -> payload
     _adapt: tuple | None = field(default=None, repr=False)  # _adapt_bits, once per key
     _costed: dict = field(default_factory=dict, repr=False)  # plans -> Costed
+    _learned_bits: dict = field(default_factory=dict, repr=False)  # frame -> exact bits
+
+    def learned_bits(self, f: int) -> float:
+        """Exact bits of frame ``f``'s stream with the learned tables, bypass included
+        (every candidate's result reports it)."""
+        if f not in self._learned_bits:
+            p = self.pairs[f]
+            self._learned_bits[f] = float(exact_bits(self.tables, p.ts, p).sum())
+        return self._learned_bits[f]
 
     @property
     def n_tables(self) -> int:
@@ -138,7 +147,7 @@ def _evaluate(rp, kd: KeyData, streams, plans, st0) -> Costed:
                              kd.frames0 + f)
         a = rp.apply(plan, ctx, kd.tables, st, used)
         payload, pbits = _payload(rp, kd, plan, ctx)
-        learned = float(exact_bits(kd.tables, p.ts, p).sum())
+        learned = kd.learned_bits(f)
         coded = rp_mod.coded_bits(a, p) if plan is not None else learned
         total += coded + 8 * len(payload)
         results.append(rp_mod.StreamReparam(payload, a.tables, a.remap[s.table_index], learned,
@@ -296,7 +305,8 @@ def paper_plans(rp, kd: KeyData, streams, st0) -> list:
         plan = StreamPlan(0, 1, tables=tuple(
             TableChoice(Choice(int(choice[t])), tuple(int(x) for x in codes[t])
                         if choice[t] == Choice.NEW else ()) for t in order[:n].tolist()))
-        plan, in_force = _paper_step(rp, kd, f, plan, ctx, in_force)
+        plan, in_force = _paper_step(rp, kd, f, plan, ctx, in_force,
+                                     (fam, codes, choice, nb, order[:n]))
         plans.append(plan)
     return plans
 
@@ -343,16 +353,30 @@ def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: np.ndarray)
     return int(np.argmin(totals))
 
 
-def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: dict):
+def _paper_step(rp, kd: KeyData, f: int, plan: StreamPlan, ctx: Ctx, in_force: dict,
+                chosen: tuple):
     """The paper's per-stream rule: send the learned tables when replacement does not
-    pay for the stream as a whole (payload padding included)."""
-    p = kd.pairs[f]
-    a = rp.apply(plan, ctx, kd.tables, rp_mod.KeyState(in_force), np.unique(p.ts))
+    pay for the stream as a whole (payload padding included). The plan's bits and the
+    parameters it leaves in force follow from the per-table figures (``chosen``: family,
+    codes, choices, new rows' exact bits, the tables the plan covers): new and reused
+    parameters are the rows those bits were counted on."""
+    fam, codes, choice, nb, covered = chosen
+    lt = kd.learned[f]
+    ch = choice[covered]
+    fitted = (ch == Choice.NEW) | (ch == Choice.REUSE)
+    present = lt[covered] > 0
+    coded = lt.sum() - lt[covered].sum() + np.where(fitted & present, nb[covered],
+                                                    lt[covered]).sum()
     payload, _ = _payload(rp, kd, plan, ctx)
-    coded = float(exact_bits(a.tables, a.remap[p.ts], p, False).sum())
-    if coded + 8 * len(payload) >= kd.learned[f].sum():
+    if coded + 8 * len(payload) >= lt.sum():
         return None, {}
-    return plan, a.in_force
+    after = {}
+    for t, c in zip(covered.tolist(), ch.tolist(), strict=True):
+        if c == Choice.NEW:
+            after[t] = rp_mod.TableParams(fam, 1, tuple(int(x) for x in codes[t]))
+        elif c == Choice.REUSE and t in in_force:
+            after[t] = in_force[t]
+    return plan, after
 
 
 # ---------------------------------------------------------------- shortest path --
