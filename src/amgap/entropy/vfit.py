@@ -290,16 +290,31 @@ def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray,
     steps = (16, 8, 4, 2, 1) if fam == "gauss0" or start is not None else \
         (64, 32, 16, 8, 4, 2, 1)
     for step in steps:
+        active = np.arange(ng)  # groups whose neighbours at this step are not yet scored
         for _ in range(3 if fam == "gmm" else 2):
-            cand = np.clip(best[None] + step * offs[:, None], 0, NCODES - 1)  # [D, G, nc]
-            sc = _scores(fam, attrs, p, [cand[:, gid, j] for j in range(nc)], starts)
+            q, qgid = _groups_of(p, gid, active, ng)
+            cand = np.clip(best[None, active] + step * offs[:, None], 0, NCODES - 1)
+            sc = _scores(fam, attrs, q, [cand[:, qgid, j] for j in range(nc)],
+                         starts if q is p else _starts(qgid))
             i = np.argmax(sc, 0)
-            better = sc[i, np.arange(ng)] > cur + 1e-9
-            if not better.any():
+            better = np.flatnonzero(sc[i, np.arange(len(active))] > cur[active] + 1e-9)
+            if not len(better):
                 break
-            best[better] = cand[i[better], np.flatnonzero(better)]
-            cur[better] = sc[i[better], np.flatnonzero(better)]
+            best[active[better]] = cand[i[better], better]
+            cur[active[better]] = sc[i[better], better]
+            active = active[better]  # the others' neighbours are the ones just scored
     return best
+
+
+def _groups_of(p: Pairs, gid: np.ndarray, active: np.ndarray, ng: int
+               ) -> tuple[Pairs, np.ndarray]:
+    """The pairs of groups ``active`` (sorted) and their group's position in it."""
+    if len(active) == ng:
+        return p, gid
+    pos = np.full(ng, -1)
+    pos[active] = np.arange(len(active))
+    keep = pos[gid] >= 0
+    return p.take(keep), pos[gid[keep]]
 
 
 def exact_bits(tables: TableSet, rows: np.ndarray, p: Pairs, with_bypass: bool = True
