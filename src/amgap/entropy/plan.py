@@ -292,6 +292,8 @@ def _exact_new_bits(rp, kd: KeyData, fam: str, p: Pairs, codes: np.ndarray) -> n
 def paper_plans(rp, kd: KeyData, streams, st0) -> list:
     """The paper's greedy rule frame after frame (see module :mod:`.reparam`)."""
     fam = "gauss0" if kd.main else "gmm"
+    if not _paper_can_pay(kd, fam):  # every frame would send the learned tables
+        return [None] * len(kd.pairs)
     in_force = dict(st0.in_force)
     plans = []
     fits = kd.frame_fits(fam, _paper_masks(kd, fam))
@@ -309,6 +311,20 @@ def paper_plans(rp, kd: KeyData, streams, st0) -> list:
                                      (fam, codes, choice, nb, order[:n]))
         plans.append(plan)
     return plans
+
+
+def _paper_can_pay(kd: KeyData, fam: str) -> bool:
+    """Whether the paper's rule could replace anything in some frame. Its plan for a
+    frame costs at least the payload header plus, per table, the smaller of the learned
+    bits and (one flag, the parameters, or in an inter frame a reuse flag alone) plus the
+    histogram limit (no table codes below it); where that bound is not below the learned
+    bits, :func:`_paper_step` sends the learned tables (no fit needed to know)."""
+    params = 1.0 + NPARAMS[fam] * CODE_BITS
+    inter = np.asarray(kd.inters, dtype=bool)[:, None]
+    replaced = kd.limit + np.where(inter, 1.0, params)
+    gain = np.maximum(kd.learned - replaced, 0.0).sum(1)
+    header = 2 + (0 if kd.main else 2) + 8
+    return bool((gain > header).any())
 
 
 def _paper_choices(kd: KeyData, f: int, ctx: Ctx, fam: str, codes: np.ndarray,
