@@ -166,6 +166,37 @@ def test_side_shift_family_shared_across_channels(monkeypatch):
     assert np.array_equal(rans_decode(data, remap[s.table_index], t2), s.symbols)
 
 
+def test_side_tables_of_few_symbols_get_5_bit_shift_stretch():
+    """~50 symbols per channel, each channel narrower and offset its own way (an I frame's
+    side stream at 640x272): 21-bit Gaussians do not pay, the per-table shift/stretch in
+    5-bit codes (side family 2: 11 bits a table with its flag) does; its rows are
+    rebuilt by the decoder from the payload alone."""
+    from amgap.entropy.syntax import COARSE_BITS, Ctx, read_plan, write_plan
+
+    tables = gauss_tables(48, sigma=3.0)
+    rng = np.random.default_rng(7)
+    idx = np.repeat(np.arange(48), 50)
+    shift = rng.uniform(-1.5, 1.5, 48)[idx]
+    sym = np.round(rng.normal(shift, 1.2, idx.size)).astype(np.int64)
+    s = InfoStream(InfoKind.RESIDUAL_SIDE, sym, idx, tables)
+    paper = Reparameterizer("paper").encode(s, False)
+    enc, dec = Reparameterizer("optimal"), Reparameterizer("optimal")
+    r = enc.encode(s, False)
+    assert r.payload and r.payload[0] >> 6 == 2 and r.replaced > 24
+    assert r.coded_bits + 8 * len(r.payload) < paper.coded_bits + 8 * len(paper.payload)
+    data = rans_encode(s.symbols, r.table_index, r.tables)
+    t2, remap = dec.decode(r.payload, tables, s.kind.value, 0, False, s.table_index)
+    assert np.array_equal(rans_decode(data, remap[s.table_index], t2), s.symbols)
+    assert len(rans_encode(s.symbols, remap[s.table_index], t2)) == len(data)
+    plan = read_plan(r.payload, Ctx(False, False, False, 48))
+    codes = [c for t in plan.tables for c in t.codes]
+    assert codes and max(codes) < 1 << COARSE_BITS
+    with pytest.raises(ValueError, match="does not fit in 5 bits"):
+        write_plan(type(plan)(2, 1, tables=(type(plan.tables[0])(plan.tables[0].choice,
+                                                                  (32, 0)),)),
+                   Ctx(False, False, False, 48))
+
+
 def test_syntax_roundtrips_every_field():
     """Writer and parser walk the same syntax table: every field and choice survives."""
     from amgap.entropy.syntax import Choice, Ctx, StreamPlan, TableChoice, read_plan, write_plan
@@ -180,6 +211,8 @@ def test_syntax_roundtrips_every_field():
         (StreamPlan(3, wide_codes=(0, 1)), Ctx(True, True, False, 64)),
         (StreamPlan(0, 1, adapt=True, prior=2, adapt_all=True), Ctx(True, True, True, 64)),
         (StreamPlan(0, 3, adapt=True, prior=1, adapt_all=True), Ctx(False, False, True, 8)),
+        (StreamPlan(2, 1, tables=(TableChoice(Choice.NEW, (0, 31)), TableChoice(Choice.REUSE))),
+         Ctx(False, True, False, 8)),
     ]
     for plan, ctx in cases:
         data = write_plan(plan, ctx).to_bytes()

@@ -104,7 +104,16 @@ def _plan_params(h, frames, rng):
     """A syntactically valid random reparameterization payload (reuse, adaptation of some
     or all tables, new codes, stream-wide families) for one stream: reaches the decoder's
     table building."""
-    from ..entropy.syntax import Choice, Ctx, StreamPlan, TableChoice, family_ncodes, write_plan
+    from ..entropy.syntax import (
+        COARSE_BITS,
+        CODE_BITS,
+        Choice,
+        Ctx,
+        StreamPlan,
+        TableChoice,
+        family_ncodes,
+        write_plan,
+    )
 
     seen: set = set()
     cands = []
@@ -118,19 +127,20 @@ def _plan_params(h, frames, rng):
         return h, frames
     s, ftype, history = rng.choice(cands)
     main, inter = s.kind in (1, 3), ftype != 0
-    family = rng.choice([0, 1, 2, 3] if main else [0, 1])
+    family = rng.choice([0, 1, 2, 3] if main else [0, 1, 2])
     if family == 1 or (main and family == 3):
         plan = StreamPlan(family, wide_codes=tuple(rng.randrange(1024) for _ in range(
             family_ncodes(main, family))))
     else:
-        k = 1 if main else rng.randint(1, 4)
+        k = rng.randint(1, 4) if not main and family == 0 else 1
+        top = 1 << (COARSE_BITS if not main and family == 2 else CODE_BITS)
         adapt = history and rng.random() < 0.7
         choices = [Choice.LEARNED, Choice.NEW] + [Choice.REUSE] * inter + \
             [Choice.ADAPT] * adapt
         tables = []
         for _ in range(rng.randint(1, 8)):
             c = rng.choice(choices)
-            codes = tuple(rng.randrange(1024) for _ in range(family_ncodes(main, family, k))) \
+            codes = tuple(rng.randrange(top) for _ in range(family_ncodes(main, family, k))) \
                 if c == Choice.NEW else ()
             tables.append(TableChoice(c, codes))
         every = adapt and rng.random() < 0.3  # adapt_all: no per-table fields

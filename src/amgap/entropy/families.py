@@ -26,7 +26,8 @@ from .tables import PRECISION
 
 __all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf", "gg_pmf",
            "gg_shape", "shifted_pmf", "side_shift", "gauss0_pmf", "quantized_cdf", "MAX_K",
-           "gauss0_pmfs", "gg_pmfs", "MULTIPLIERS", "GG_SHAPES", "GG_ALPHAS"]
+           "gauss0_pmfs", "gg_pmfs", "MULTIPLIERS", "GG_SHAPES", "GG_ALPHAS", "fine_codes",
+           "COARSE_STEP"]
 
 CODE_BITS = 10
 NCODES = 1 << CODE_BITS
@@ -168,6 +169,15 @@ def gg_pmfs(stds: np.ndarray, shape_codes: np.ndarray, halves: np.ndarray
 
 
 SHIFT_RANGE = (-2.0, 2.0)  # side stream-wide shift delta, uniform
+
+
+COARSE_STEP = (NCODES - 1) // 31  # a 5-bit code c stands for the 10-bit code 33 c
+
+
+def fine_codes(codes) -> tuple[int, ...]:
+    """The 10-bit codes that 5-bit codes (side family 2) stand for: 0, 33, ..., 1023,
+    the same range as the stream-wide shift/stretch at a 32nd of its resolution."""
+    return tuple(COARSE_STEP * int(c) for c in codes)
 
 
 def side_shift(code: np.ndarray | int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from . import state as rp_mod
 from .coder import rans_encode
 from .streams import pair_counts
-from .syntax import PRIORS, Choice, Ctx, StreamPlan, TableChoice
+from .syntax import COARSE_BITS, PRIORS, Choice, Ctx, StreamPlan, TableChoice
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
 
 CODE_BITS = 10
@@ -36,6 +36,11 @@ _WIDE = {False: [], True: [(3, "gg")]}
 # on the zoo they saved <= 0.1 % of the file beside the stream-wide one, for 40 % of the
 # planning time (measured on carphone and bikes, ssf GOP, q1 and q4).
 _PER_TABLE = {False: [(0, "gmm")], True: [(0, "gauss0")]}
+# Side family 2 (ours): per table, the learned table shifted and stretched, 5-bit codes
+# (11 bits with its flag instead of the Gaussian's 21): side tables of I frames at
+# 640x272 hold ~50 symbols each, too few to repay 20-bit parameters. Planned by the
+# paper's greedy rule with this family, one more candidate of ``optimal``.
+_COARSE_SIDE = (2, "shift5")
 
 
 @dataclass
@@ -179,6 +184,9 @@ def plan_key(rp, key, streams, inters, keep_state: bool = False) -> list:
     costed = [evaluate(rp, kd, streams, p, st0)
               for p in ([None] * len(streams), paper_plans(rp, kd, streams, st0))]
     if rp.mode in ("optimal", "thorough"):
+        if not kd.main and _coarse_may_pay(kd):  # the paper's rule, 5-bit shift/stretch
+            costed.append(evaluate(rp, kd, streams, paper_plans(
+                rp, kd, streams, st0, _COARSE_SIDE), st0))
         if rp.mode == "thorough":
             costed += [dp_plans(rp, kd, streams, fam_id, fam, st0)
                        for fam_id, fam in _PER_TABLE[kd.main]]
@@ -289,9 +297,12 @@ def _exact_new_bits(rp, kd: KeyData, fam: str, p: Pairs, codes: np.ndarray) -> n
     return np.where(has, bits, np.inf)
 
 
-def paper_plans(rp, kd: KeyData, streams, st0) -> list:
-    """The paper's greedy rule frame after frame (see module :mod:`.reparam`)."""
-    fam = "gauss0" if kd.main else "gmm"
+def paper_plans(rp, kd: KeyData, streams, st0, family: tuple[int, str] | None = None
+                ) -> list:
+    """The paper's greedy rule frame after frame (see module :mod:`.reparam`), with the
+    paper's families (one Gaussian per table), or ``family`` (id, name): e.g. side
+    family 2, the learned table shifted/stretched per table in 5-bit codes (ours)."""
+    fam_id, fam = family or (0, "gauss0" if kd.main else "gmm")
     if not _paper_can_pay(kd, fam):  # every frame would send the learned tables
         return [None] * len(kd.pairs)
     in_force = dict(st0.in_force)
@@ -304,7 +315,7 @@ def paper_plans(rp, kd: KeyData, streams, st0) -> list:
         nb = _exact_new_bits(rp, kd, fam, p, codes)
         choice, cost = _paper_choices(kd, f, ctx, fam, codes, nb, in_force)
         n = _best_n(kd, f, ctx, order, cost[order])
-        plan = StreamPlan(0, 1, tables=tuple(
+        plan = StreamPlan(fam_id, 1, tables=tuple(
             TableChoice(Choice(int(choice[t])), tuple(int(x) for x in codes[t])
                         if choice[t] == Choice.NEW else ()) for t in order[:n].tolist()))
         plan, in_force = _paper_step(rp, kd, f, plan, ctx, in_force,
@@ -319,12 +330,26 @@ def _paper_can_pay(kd: KeyData, fam: str) -> bool:
     bits and (one flag, the parameters, or in an inter frame a reuse flag alone) plus the
     histogram limit (no table codes below it); where that bound is not below the learned
     bits, :func:`_paper_step` sends the learned tables (no fit needed to know)."""
-    params = 1.0 + NPARAMS[fam] * CODE_BITS
+    params = 1.0 + _param_bits(fam)
     inter = np.asarray(kd.inters, dtype=bool)[:, None]
     replaced = kd.limit + np.where(inter, 1.0, params)
     gain = np.maximum(kd.learned - replaced, 0.0).sum(1)
     header = 2 + (0 if kd.main else 2) + 8
     return bool((gain > header).any())
+
+
+def _coarse_may_pay(kd: KeyData) -> bool:
+    """Whether per-table 5-bit shift/stretch parameters may pay somewhere: some frame
+    whose tables' gaps, less the histogram limit's small-sample bias (Miller-Madow:
+    (K - 1) / (2 ln 2) bits for K distinct values), exceed the parameters and the payload
+    header. A gate on an extra candidate (``off`` and the paper's plan are always
+    costed): QCIF side tables of ~9 symbols never pay, and were 15 % of the planning."""
+    excess = np.zeros(kd.learned.shape)
+    for f, p in enumerate(kd.pairs):
+        distinct = np.bincount(p.ts, minlength=kd.n_tables)
+        bias = np.maximum(distinct - 1, 0) / (2 * np.log(2))
+        excess[f] = kd.learned[f] - kd.limit[f] - bias - 1.0 - _param_bits("shift5")
+    return bool((np.maximum(excess, 0.0).sum(1) > 12).any())
 
 
 def _paper_choices(kd: KeyData, f: int, ctx: Ctx, fam: str, codes: np.ndarray,
@@ -342,9 +367,9 @@ def _paper_choices(kd: KeyData, f: int, ctx: Ctx, fam: str, codes: np.ndarray,
         if tp.family == fam and tp.k == 1 and len(tp.codes) == nparams:
             held[t] = tp.codes
     reuse = ctx.inter & fitted & (held == codes).all(1)
-    new = fitted & ~reuse & (lt - nb > nparams * CODE_BITS)
+    new = fitted & ~reuse & (lt - nb > _param_bits(fam))
     flag = 2.0 if ctx.inter else 1.0
-    cost = np.where(reuse, 1.0 + nb, np.where(new, flag + nparams * CODE_BITS + nb,
+    cost = np.where(reuse, 1.0 + nb, np.where(new, flag + _param_bits(fam) + nb,
                                               flag + lt))
     choice = np.where(reuse, int(Choice.REUSE), np.where(new, int(Choice.NEW),
                                                          int(Choice.LEARNED)))
@@ -354,7 +379,12 @@ def _paper_choices(kd: KeyData, f: int, ctx: Ctx, fam: str, codes: np.ndarray,
 
 def _paper_masks(kd: KeyData, fam: str) -> np.ndarray:
     """[F, T]: the tables the paper fits, those whose gap could pay for parameters."""
-    return kd.learned - kd.limit > NPARAMS[fam] * CODE_BITS
+    return kd.learned - kd.limit > _param_bits(fam)
+
+
+def _param_bits(fam: str) -> int:
+    """Bits of one table's new parameters."""
+    return NPARAMS[fam] * (COARSE_BITS if fam == "shift5" else CODE_BITS)
 
 
 def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: np.ndarray) -> int:

@@ -10,6 +10,7 @@ import numpy as np
 
 from .families import (
     MULTIPLIERS,
+    fine_codes,
     gauss0_pmfs,
     gg_pmfs,
     gmm_pmf,
@@ -32,7 +33,7 @@ __all__ = ["TableParams", "StreamReparam", "KeyState", "Applied", "family_name",
 class TableParams:
     """What a table was replaced by: family name, components, 10-bit codes."""
 
-    family: str  # "gmm" | "gauss0" | "gg" | "shift"
+    family: str  # "gmm" | "gauss0" | "gg" | "shift" | "shift5" (5-bit shift codes)
     k: int
     codes: tuple[int, ...]
 
@@ -55,7 +56,8 @@ class StreamReparam:
 
 def family_name(main: bool, family: int) -> str:
     """The table family a (level, family id) builds rows with."""
-    return ("gauss0", "gauss0", "gg", "gg")[family] if main else ("gmm", "shift")[family]
+    return ("gauss0", "gauss0", "gg", "gg")[family] if main else \
+        ("gmm", "shift", "shift5")[family]
 
 
 def limit_bits(counts: np.ndarray) -> float:
@@ -97,10 +99,11 @@ def build_rows(tables: TableSet, items: list[tuple[int, TableParams]]) -> list[n
         b = a + int(tables.cdf_lengths[t]) - 3
         if p.family == "gmm":
             out[i] = quantized_cdf(gmm_pmf(np.asarray(p.codes), p.k, a, b))
-        else:  # "shift"
+        else:  # "shift", "shift5" (5-bit codes for the same range)
+            c = fine_codes(p.codes) if p.family == "shift5" else p.codes
             row = tables.cdfs[t, : tables.cdf_lengths[t]]
-            out[i] = quantized_cdf(shifted_pmf(row, a, float(side_shift(p.codes[0])),
-                                               float(scale_multiplier(p.codes[1]))))
+            out[i] = quantized_cdf(shifted_pmf(row, a, float(side_shift(c[0])),
+                                               float(scale_multiplier(c[1]))))
     for fam, which in main.items():
         if not which:
             continue

@@ -18,9 +18,10 @@ from .bits import BitReader, BitWriter
 
 __all__ = ["Choice", "TableChoice", "StreamPlan", "Ctx", "Field", "STREAM_SYNTAX",
            "TABLE_SYNTAX", "write_plan", "read_plan", "plan_bits", "family_ncodes",
-           "is_wide", "PRIORS", "CODE_BITS", "N_BITS"]
+           "is_wide", "PRIORS", "CODE_BITS", "COARSE_BITS", "N_BITS"]
 
 CODE_BITS = 10
+COARSE_BITS = 5  # side family 2: per-table shift/stretch codes (5 bits each)
 N_BITS = 8  # N - 1 in 8 bits: N <= 256
 PRIORS = (4, 16, 64, 256)  # adaptation prior strength (pseudo-symbols), 2-bit code
 
@@ -72,7 +73,7 @@ def is_wide(main: bool, family: int) -> bool:
 def family_ncodes(main: bool, family: int, k: int = 1) -> int:
     """Codes per parameter set of a family (per table, or once for stream-wide ones)."""
     if not main:
-        return 2 if family == 1 else 3 * k - 1
+        return 2 if family in (1, 2) else 3 * k - 1
     return {0: 1, 1: 1, 2: 2, 3: 2}[family]
 
 
@@ -86,6 +87,10 @@ class Field:
     cond: Callable[[Ctx], bool] = lambda c: True
     count: Callable[[Ctx], int] = lambda c: 1
     many: bool = False  # a tuple of values (codes)
+    narrow: Callable[[Ctx], int | None] = lambda c: None  # a width other than ``width``
+
+    def bits(self, c: Ctx) -> int:
+        return self.narrow(c) or self.width
 
 
 def _per_table(c: Ctx) -> bool:
@@ -114,7 +119,8 @@ TABLE_SYNTAX: tuple[Field, ...] = (
     Field("replace", 1, lambda c: c.v.get("reuse", 0) == 0 and c.v.get("adapted", 0) == 0),
     Field("codes", CODE_BITS, lambda c: c.v.get("replace", 0) == 1,
           lambda c: family_ncodes(c.main, c.v["family"], c.v.get("k_minus_1", 0) + 1),
-          many=True),
+          many=True, narrow=lambda c: COARSE_BITS if not c.main and c.v["family"] == 2
+          else None),
 )
 
 
@@ -141,8 +147,11 @@ def _put(w: BitWriter, values: dict) -> Callable[[Field, Ctx], None]:
         vals = tuple(val) if f.many else (val,)
         if len(vals) != f.count(c):
             raise ValueError(f"{f.name}: {len(vals)} values, syntax wants {f.count(c)}")
+        width = f.bits(c)
         for x in vals:
-            w.write(int(x), f.width)
+            if not 0 <= int(x) < 1 << width:
+                raise ValueError(f"{f.name}: {x} does not fit in {width} bits")
+            w.write(int(x), width)
         c.v[f.name] = val
     return io
 
@@ -185,7 +194,8 @@ def plan_bits(p: StreamPlan, ctx: Ctx) -> int:
 def _get(r: BitReader):
     def io(f: Field, c: Ctx) -> None:
         n = f.count(c)
-        vals = tuple(r.read(f.width) for _ in range(n))
+        width = f.bits(c)
+        vals = tuple(r.read(width) for _ in range(n))
         c.v[f.name] = vals if f.many else vals[0]
     return io
 
@@ -197,7 +207,7 @@ def read_plan(data: bytes, ctx: Ctx, where: str = "stream") -> StreamPlan:
     io = _get(r)
     _walk(STREAM_SYNTAX[:1], ctx, io)
     fam = ctx.v["family"]
-    if not ctx.main and fam > 1:
+    if not ctx.main and fam > 2:
         raise BitstreamError(f"{where}: unknown reparameterization family {fam}")
     _walk(STREAM_SYNTAX[1:], ctx, io)
     tables: list[TableChoice] = []

@@ -16,6 +16,7 @@ from scipy.special import ndtr
 
 from .coder import _bypass_bits
 from .families import (
+    COARSE_STEP,
     ESCAPE_MASS,
     GG_ALPHAS,
     MULTIPLIERS,
@@ -30,7 +31,9 @@ from .tables import PRECISION, TableSet
 
 __all__ = ["Pairs", "TableAttrs", "log2q", "fit", "fit_groups", "exact_bits", "NPARAMS"]
 
-NPARAMS = {"gmm": 2, "gauss0": 1, "gg": 2, "shift": 2}  # K = 1 mixtures only
+NPARAMS = {"gmm": 2, "gauss0": 1, "gg": 2, "shift": 2, "shift5": 2}  # K = 1 mixtures only
+# codes per parameter of a family (10-bit codes unless listed): the search's range
+_CODES_OF = {"shift5": 32}
 SYMMETRIC = ("gauss0", "gg")  # pmf of |v| (scale tables): fitted on folded pairs
 _FLOOR = 2.0 ** -PRECISION
 
@@ -128,8 +131,10 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
         a, b, mu, sg = _side_params(attrs, p.ts, codes[0], codes[1])
         return (ndtr((v + 0.5 - mu) / sg) - ndtr((v - 0.5 - mu) / sg),
                 ndtr((b + 0.5 - mu) / sg) - ndtr((a - 0.5 - mu) / sg))
-    if fam == "shift":
-        d, r = side_shift(codes[0]), scale_multiplier(codes[1])
+    if fam in ("shift", "shift5"):
+        step = COARSE_STEP if fam == "shift5" else 1
+        d, r = side_shift(step * np.asarray(codes[0])), scale_multiplier(
+            step * np.asarray(codes[1]))
         a = attrs.a[p.ts].astype(np.float64)
         b = a + attrs.n[p.ts] - 1
         cdf = _learned_cdf(attrs, p.ts)
@@ -248,6 +253,9 @@ def _grid(fam: str) -> np.ndarray:
         return np.arange(16, NCODES, 32)[:, None]
     if fam == "gmm":
         return np.zeros((0, 2), dtype=np.int64)
+    if fam == "shift5":  # every 4th of the 32 codes per parameter, then steps 2, 1
+        g = np.arange(2, 32, 4)
+        return np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
     g0, g1 = (np.arange(64, NCODES, 192), np.arange(32, NCODES, 128)) if fam == "gg" else \
         (np.arange(64, NCODES, 128), np.arange(64, NCODES, 128))
     return np.stack(np.meshgrid(g0, g1, indexing="ij"), -1).reshape(-1, 2)
@@ -287,13 +295,14 @@ def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray,
     cur = _scores(fam, attrs, p, [best[gid, j][None] for j in range(nc)], starts)[0]
     offs = np.stack(np.meshgrid(*[[-1, 0, 1]] * nc, indexing="ij"), -1).reshape(-1, nc)
     offs = offs[np.any(offs != 0, 1)]
-    steps = (16, 8, 4, 2, 1) if fam == "gauss0" or start is not None else \
-        (64, 32, 16, 8, 4, 2, 1)
+    steps = (2, 1) if fam == "shift5" else (16, 8, 4, 2, 1) \
+        if fam == "gauss0" or start is not None else (64, 32, 16, 8, 4, 2, 1)
+    top = _CODES_OF.get(fam, NCODES) - 1
     for step in steps:
         active = np.arange(ng)  # groups whose neighbours at this step are not yet scored
         for _ in range(3 if fam == "gmm" else 2):
             q, qgid = _groups_of(p, gid, active, ng)
-            cand = np.clip(best[None, active] + step * offs[:, None], 0, NCODES - 1)
+            cand = np.clip(best[None, active] + step * offs[:, None], 0, top)
             sc = _scores(fam, attrs, q, [cand[:, qgid, j] for j in range(nc)],
                          starts if q is p else _starts(qgid))
             i = np.argmax(sc, 0)
