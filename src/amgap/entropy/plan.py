@@ -334,7 +334,7 @@ def _paper_can_pay(kd: KeyData, fam: str) -> bool:
     inter = np.asarray(kd.inters, dtype=bool)[:, None]
     replaced = kd.limit + np.where(inter, 1.0, params)
     gain = np.maximum(kd.learned - replaced, 0.0).sum(1)
-    header = 2 + (0 if kd.main else 2) + 8
+    header = 2 + (2 if fam == "gmm" else 0) + 8  # family, K - 1 (mixtures), N - 1
     return bool((gain > header).any())
 
 
