@@ -22,14 +22,14 @@ import numpy as np
 from scipy.special import gammainc, gammaln, ndtr
 
 from .compressai_internals import pmf_to_quantized_cdf
+from .syntax import COARSE_BITS, CODE_BITS
 from .tables import PRECISION
 
 __all__ = ["CODE_BITS", "ESCAPE_MASS", "scale_multiplier", "gmm_params", "gmm_pmf", "gg_pmf",
            "gg_shape", "shifted_pmf", "side_shift", "gauss0_pmf", "quantized_cdf", "MAX_K",
            "gauss0_pmfs", "gg_pmfs", "MULTIPLIERS", "GG_SHAPES", "GG_ALPHAS", "fine_codes",
-           "COARSE_STEP"]
+           "COARSE_STEP", "code_bits"]
 
-CODE_BITS = 10
 NCODES = 1 << CODE_BITS
 ESCAPE_MASS = 2.0 ** -12
 MAX_K = 4
@@ -171,7 +171,13 @@ def gg_pmfs(stds: np.ndarray, shape_codes: np.ndarray, halves: np.ndarray
 SHIFT_RANGE = (-2.0, 2.0)  # side stream-wide shift delta, uniform
 
 
-COARSE_STEP = (NCODES - 1) // 31  # a 5-bit code c stands for the 10-bit code 33 c
+# a 5-bit code c (side family 2) stands for the 10-bit code 33 c: the same range
+COARSE_STEP = (NCODES - 1) // ((1 << COARSE_BITS) - 1)
+
+
+def code_bits(family: str) -> int:
+    """Bits of each code of a family (by name): the syntax's widths, for fits and costs."""
+    return COARSE_BITS if family == "shift5" else CODE_BITS
 
 
 def fine_codes(codes) -> tuple[int, ...]:

@@ -15,11 +15,11 @@ import numpy as np
 
 from . import state as rp_mod
 from .coder import rans_encode
+from .families import code_bits
 from .streams import pair_counts
-from .syntax import COARSE_BITS, PRIORS, Choice, Ctx, StreamPlan, TableChoice
+from .syntax import CODE_BITS, PRIORS, Choice, Ctx, StreamPlan, TableChoice
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
 
-CODE_BITS = 10
 # The stream-wide "shift" family (side streams, family 1) stays in the syntax but is not
 # planned: on 12 streams (carphone and bikes, q1 and q4, ssf/aivc/lhbdc GOPs) it saved
 # 1 byte in all, for a fifth of the planning time at QCIF.
@@ -314,7 +314,7 @@ def paper_plans(rp, kd: KeyData, streams, st0, family: tuple[int, str] | None = 
         codes = fits[f]
         nb = _exact_new_bits(rp, kd, fam, p, codes)
         choice, cost = _paper_choices(kd, f, ctx, fam, codes, nb, in_force)
-        n = _best_n(kd, f, ctx, order, cost[order])
+        n = _best_n(kd, f, ctx, order, cost[order], fam)
         plan = StreamPlan(fam_id, 1, tables=tuple(
             TableChoice(Choice(int(choice[t])), tuple(int(x) for x in codes[t])
                         if choice[t] == Choice.NEW else ()) for t in order[:n].tolist()))
@@ -334,8 +334,7 @@ def _paper_can_pay(kd: KeyData, fam: str) -> bool:
     inter = np.asarray(kd.inters, dtype=bool)[:, None]
     replaced = kd.limit + np.where(inter, 1.0, params)
     gain = np.maximum(kd.learned - replaced, 0.0).sum(1)
-    header = 2 + (2 if fam == "gmm" else 0) + 8  # family, K - 1 (mixtures), N - 1
-    return bool((gain > header).any())
+    return bool((gain > _header_bits(fam, False)).any())
 
 
 def _coarse_may_pay(kd: KeyData) -> bool:
@@ -384,13 +383,20 @@ def _paper_masks(kd: KeyData, fam: str) -> np.ndarray:
 
 def _param_bits(fam: str) -> int:
     """Bits of one table's new parameters."""
-    return NPARAMS[fam] * (COARSE_BITS if fam == "shift5" else CODE_BITS)
+    return NPARAMS[fam] * code_bits(fam)
 
 
-def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: np.ndarray) -> int:
+def _header_bits(fam: str, history: bool) -> int:
+    """Bits of a per-table payload's stream fields: family, K - 1 (mixtures), the adapt
+    flag (with history), N - 1."""
+    return 2 + (2 if fam == "gmm" else 0) + (1 if history else 0) + 8
+
+
+def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: np.ndarray,
+            fam: str) -> int:
     """How many tables of the signalling ``order`` to cover (``costs``: their bits in
     that order): the N minimizing the total."""
-    header = 2 + (0 if kd.main else 2) + (1 if ctx.history else 0) + 8
+    header = _header_bits(fam, ctx.history)
     plain = kd.learned[f][order]
     tail = np.concatenate([np.cumsum(plain[::-1])[::-1], [0.0]])
     totals = header + np.concatenate([[0.0], np.cumsum(costs)]) + tail
@@ -459,7 +465,7 @@ def _dp_masks(kd: KeyData, fam: str) -> np.ndarray:
     frame to the last could pay for parameters (and that the signalling can cover)."""
     gap = np.maximum(kd.learned - kd.limit, 0.0)
     suffix = np.cumsum(gap[::-1], 0)[::-1]
-    return (suffix > NPARAMS[fam] * CODE_BITS) & _covered(kd)[None]
+    return (suffix > _param_bits(fam)) & _covered(kd)[None]
 
 
 def _positions(kd: KeyData) -> np.ndarray:
@@ -603,7 +609,7 @@ def dp_plans(rp, kd: KeyData, streams, fam_id: int, fam: str, st0) -> Costed:
     costed exactly. Fits only tables whose gap (learned bits - histogram limit) could
     pay for them."""
     F, T = kd.learned.shape
-    cost = NPARAMS[fam] * CODE_BITS
+    cost = _param_bits(fam)
     pos = _positions(kd)
     cover = pos < 256
     gap = np.maximum(kd.learned - kd.limit, 0.0).sum(0)

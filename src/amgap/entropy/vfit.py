@@ -22,6 +22,7 @@ from .families import (
     MULTIPLIERS,
     NCODES,
     SIDE_SIGMA_MIN,
+    code_bits,
     scale_multiplier,
     side_shift,
 )
@@ -32,8 +33,6 @@ from .tables import PRECISION, TableSet
 __all__ = ["Pairs", "TableAttrs", "log2q", "fit", "fit_groups", "exact_bits", "NPARAMS"]
 
 NPARAMS = {"gmm": 2, "gauss0": 1, "gg": 2, "shift": 2, "shift5": 2}  # K = 1 mixtures only
-# codes per parameter of a family (10-bit codes unless listed): the search's range
-_CODES_OF = {"shift5": 32}
 SYMMETRIC = ("gauss0", "gg")  # pmf of |v| (scale tables): fitted on folded pairs
 _FLOOR = 2.0 ** -PRECISION
 
@@ -196,7 +195,6 @@ def _gg_masses(p: Pairs, av: np.ndarray, half: np.ndarray, s: np.ndarray, codes)
     return mass.reshape(shape), z.reshape(shape)
 
 
-
 def _learned_cdf(attrs: TableAttrs, ts: np.ndarray):
     """The learned CDF of each pair's table, linear inside integer bins (shift family)."""
     a, n = attrs.a[ts], attrs.n[ts]
@@ -297,7 +295,7 @@ def fit_groups(fam: str, attrs: TableAttrs, p: Pairs, gid: np.ndarray,
     offs = offs[np.any(offs != 0, 1)]
     steps = (2, 1) if fam == "shift5" else (16, 8, 4, 2, 1) \
         if fam == "gauss0" or start is not None else (64, 32, 16, 8, 4, 2, 1)
-    top = _CODES_OF.get(fam, NCODES) - 1
+    top = (1 << code_bits(fam)) - 1
     for step in steps:
         active = np.arange(ng)  # groups whose neighbours at this step are not yet scored
         for _ in range(3 if fam == "gmm" else 2):
