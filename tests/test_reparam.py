@@ -291,10 +291,20 @@ def test_small_streams_adapt_every_table_for_one_byte():
     assert sum(every) >= 3, every
 
 
+def _closest_cdf(w: list[int]) -> list[int]:
+    """The adapted row's quantization written out in Python integers, bin by bin (the
+    spec in docs/bitstream.md): cdf(j) = j + floor(C(j) (2^16 - n) / W)."""
+    n, total = len(w), sum(w)
+    while total >> 46:
+        w = [x >> 1 for x in w]
+        total = sum(w)
+    below = [sum(w[:j]) for j in range(n + 1)]
+    return [j + c * (65536 - n) // total for j, c in enumerate(below)]
+
+
 def test_batched_adaptation_rows_equal_one_table_rows():
     """adapt_rows (one pass over many tables of different lengths) builds exactly the
-    row of the one-table definition: integer weights, then CompressAI's quantization."""
-    from amgap.entropy.families import quantized_cdf
+    row of the one-table definition: integer weights, then the closest 16-bit integers."""
     from amgap.entropy.state import adapt_rows
     from amgap.entropy.syntax import PRIORS
 
@@ -307,14 +317,35 @@ def test_batched_adaptation_rows_equal_one_table_rows():
                       np.array([t.offsets[0] for t in rows], np.int32), "factorized")
     rng = np.random.default_rng(3)
     counts = [rng.integers(0, 50, int(n) - 1) for n in tables.cdf_lengths]
+    counts[1][3] = 1 << 40  # a huge count: the weights are shifted, rows stay exact
     hist = np.concatenate(counts)  # the flat history: each table's bins one after another
     for prior in range(len(PRIORS)):
         got = adapt_rows(tables, [2, 0, 1], hist, [prior] * 3)
         for t, row in zip([2, 0, 1], got, strict=True):
             n = int(tables.cdf_lengths[t])
-            w = counts[t] * (1 << 16) + PRIORS[prior] * np.diff(
-                tables.cdfs[t, :n].astype(np.int64))
-            assert np.array_equal(row, quantized_cdf(w / float(w.sum())))
+            w = [int(c) * (1 << 16) + PRIORS[prior] * int(f) for c, f in zip(
+                counts[t], np.diff(tables.cdfs[t, :n].astype(np.int64)), strict=True)]
+            assert row.tolist() == _closest_cdf(w)
+
+
+def test_counts_to_cdf_is_the_closest_valid_table():
+    """Every bin at least 1, the total 2^16, each frequency within 1 of its exact share
+    of the rest (so coding loses next to nothing against the weights' own pmf), also
+    for rows of different lengths in one call."""
+    from amgap.entropy.state import counts_to_cdf
+
+    rng = np.random.default_rng(5)
+    for n in (2, 7, 300, 3000):
+        w = rng.integers(0, 1 << 20, (4, n)) * (rng.random((4, n)) < 0.5)
+        w[:, 0] += 1
+        lengths = np.array([n, max(n // 2, 1), n, 1])
+        w[np.arange(n)[None] >= lengths[:, None]] = 0
+        cdf = counts_to_cdf(w, lengths)
+        for row, m, wr in zip(cdf, lengths, w, strict=True):
+            f = np.diff(row[: m + 1].astype(np.int64))
+            assert (f >= 1).all() and row[m] == 65536
+            exact = 1 + wr[:m] * (65536 - m) / wr[:m].sum()
+            assert (np.abs(f - exact) < 1).all()
 
 
 @pytest.mark.parametrize("model,gop,seed", [
@@ -397,3 +428,29 @@ def test_row_cache_overflow_keeps_the_rows_asked_for():
     got = rp.rows(tabs, items)  # 12 cached, 12 new: the cache overflows
     assert all(np.array_equal(r, build_row(tabs, t, p))
                for (t, p), r in zip(items, got, strict=True))
+
+
+def test_all_intra_frames_continue_the_state_until_the_next_random_access_point(
+        carphone_frames):
+    """Reparameterization resets at I frames at multiples of the GOP size only: with
+    ``gop_size=1`` every I frame is coded as if alone (random access everywhere); with
+    one GOP, later I frames adapt/reuse what earlier ones coded, and the file is smaller."""
+    from amgap.models import resolve_model
+
+    loaded = resolve_model("amgap-ssf", None, 1)
+    frames = [f[:, :96, :128] for f in carphone_frames[:4]]
+
+    def records(fr, gop_size):
+        res = encode_video(fr, loaded, fps=30, num_frames=len(fr), gop="intra",
+                           gop_size=gop_size, reparam="optimal")
+        h, recs = parse(res.to_bytes())
+        assert decode_video(h, recs, loaded).verified
+        return [r.streams for r in recs]
+
+    alone = [records([f], 16)[0] for f in frames]
+    per_frame = records(frames, 1)
+    one_gop = records(frames, 4)
+    assert per_frame == alone
+    assert one_gop[0] == alone[0] and one_gop[1:] != alone[1:]
+    size = lambda rs: sum(len(s.data) + len(s.params) for r in rs for s in r)  # noqa: E731
+    assert size(one_gop) < size(per_frame)

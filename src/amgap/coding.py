@@ -6,11 +6,12 @@ names, and records a checksum of its own reconstruction. The decoder derives the
 plan from the header, hands the codec a :class:`SymbolReader` that rANS-decodes each
 stream, and compares every reconstruction with the encoder's checksum.
 
-Both run one segment at a time (an I frame and the frames coded after it up to the next
-I frame): the encoder pulls input frames from an iterator only when a step needs them and
-releases each once coded; the decoder hands frames on in display order as soon as they
-are complete. Neither holds more than a GOP of frames unless asked to (``keep_recon``,
-``keep_streams``, :func:`decode_video`'s list).
+Both run one segment at a time (a random-access I frame, one at a multiple of the GOP
+size, and the frames coded after it up to the next one): the encoder pulls input
+frames from an iterator only when a step needs them and releases each once coded; the
+decoder hands frames on in display order as soon as they are complete. Neither holds
+more than a GOP of frames unless asked to (``keep_recon``, ``keep_streams``,
+:func:`decode_video`'s list).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .codecs.gop import (
     gop_plan,
     last_use,
     missing_frame_types,
+    random_access,
 )
 from .entropy import (
     INFO_KINDS,
@@ -292,7 +294,8 @@ class _Pending:
 
 @dataclass
 class CodedSegment:
-    """One segment (an I frame and the frames coded after it up to the next I frame),
+    """One segment (a random-access I frame and the frames coded after it up to the next
+    one: :func:`.codecs.gop.random_access`),
     entropy-coded: what :func:`encode_video` hands on and then releases."""
 
     records: list[FrameRecord]
@@ -305,7 +308,8 @@ class CodedSegment:
 
 class VideoEncoder:
     """Encodes a video segment by segment (:meth:`segments`); a segment is entropy-coded
-    as soon as the next I frame arrives, because reparameterization plans over it."""
+    as soon as the next random-access I frame arrives, because reparameterization plans
+    over it."""
 
     def __init__(self, loaded: LoadedModel, *, gop: str | None, gop_size: int,
                  reparam: str = "off", measure_learned: bool = False,
@@ -335,7 +339,7 @@ class VideoEncoder:
         with tqdm(total=len(planner.plan), desc="encode", unit="frame",
                   disable=not progress) as bar:
             while (step := planner.step(pos, source)) is not None:
-                if step.ftype == FrameType.I and pending:
+                if random_access(step, self.gop_size) and pending:
                     yield self._entropy_code(pending, recon, source.size)
                     pending, recon = [], {}
                 coded, rec = self._code_frame(pos, step, source.take(step.display_index),
@@ -553,7 +557,7 @@ class VideoDecoder:
                 f"{where}: expected {step.ftype.name} frame {step.display_index}, found type "
                 f"{rec.frame_type} frame {rec.display_index} (frames out of order?)")
         t0 = time.perf_counter()
-        if step.ftype == FrameType.I:
+        if random_access(step, self.header.gop_size):
             self.rp.reset()
         reader = _StreamReader(rec, where, self.rp, step.ftype)
         h = self.header

@@ -31,7 +31,9 @@ __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", 
            "write_file", "read_file", "LIMITS"]
 
 MAGIC = b"\x8bAMG\r\n\x1a\n"
-VERSION = 4  # 4: adapt_all; 3: uvar lengths and indices; 2: reparameterization syntax v2
+# 5: reparameterization state resets at random-access I frames only, integer adapted rows;
+# 4: adapt_all; 3: uvar lengths and indices; 2: reparameterization syntax v2
+VERSION = 5
 
 LIMITS = {
     "dimension": 16384,

@@ -14,6 +14,7 @@ from ..bitstream.syntax import GopId
 from .base import FrameType
 
 __all__ = ["CodingStep", "GOP_STRUCTURES", "register_gop", "gop_plan", "last_use",
+           "random_access",
            "default_structure", "native_structures", "missing_frame_types", "GOP_IDS"]
 
 
@@ -22,6 +23,14 @@ class CodingStep:
     display_index: int
     ftype: FrameType
     refs: tuple[int, ...]
+
+
+def random_access(step: CodingStep, gop_size: int) -> bool:
+    """Whether ``step`` is a random-access point: an I frame at a multiple of the GOP size.
+    Entropy-coding state (reparameterization parameters in force, adaptation history)
+    resets there and only there, so the other I frames of a GOP (all-intra coding, the I
+    frame closing a short last ``lhbdc`` GOP) can use what the GOP's earlier I frames sent."""
+    return step.ftype == FrameType.I and step.display_index % gop_size == 0
 
 
 GOP_STRUCTURES: dict[str, Callable[[int, int], list[CodingStep]]] = {}

@@ -50,7 +50,7 @@ class KeyData:
     tables: object
     attrs: TableAttrs
     main: bool
-    inters: list[bool]
+    inters: list[bool]  # per frame: its tables carry reuse flags (inter, or key history)
     pairs: list[Pairs]
     learned: np.ndarray  # [F, T] exact bits, learned tables, bypass excluded
     limit: np.ndarray  # [F, T] N * H(histogram)
@@ -120,7 +120,9 @@ def _key_data(streams, inters, st, thorough: bool = False) -> KeyData:
         learned[f] = _per_table_sum(exact_bits(tables, rows[p.ts], p, False), p.ts, T)
         tot = _per_table_sum(p.cs, p.ts, T)
         limit[f] = _per_table_sum(-p.cs * np.log2(p.cs / np.maximum(tot[p.ts], 1)), p.ts, T)
-    return KeyData(tables, attrs, tables.family == "indexed", list(inters), pairs, learned,
+    # reuse flags: inter frames, and any frame whose key has history (later I frames)
+    reusable = [bool(i) or st.frames + f > 0 for f, i in enumerate(inters)]
+    return KeyData(tables, attrs, tables.family == "indexed", reusable, pairs, learned,
                    limit, st.history(), st.frames, thorough)
 
 

@@ -1,11 +1,14 @@
 """Temporal reparameterization: plan table replacement over a GOP, signal it, rebuild it.
 
-The encoder sees every stream of a segment (an I frame and the frames coded after it up
-to the next I frame) before writing any of them, and plans each information type and
-frame type (a *key*) on its own: the reuse state and the adaptation history are per key
-and reset at every I frame. The decoder runs :meth:`Reparameterizer.decode` on each
-payload (it never fits anything) and :meth:`Reparameterizer.observe` on each decoded
-stream. The payload syntax is :mod:`.syntax`; it is specified in ``docs/bitstream.md``.
+The encoder sees every stream of a segment (a random-access I frame and the frames coded
+after it up to the next one, :func:`..codecs.gop.random_access`) before writing any of
+them, and plans each information type and frame type (a *key*) on its own: the reuse
+state and the adaptation history are per key and reset at every random-access point.
+Tables may reuse parameters in force in inter frames and in any frame whose key has
+history (the later I frames of an all-intra GOP). The decoder runs
+:meth:`Reparameterizer.decode` on each payload (it never fits anything) and
+:meth:`Reparameterizer.observe` on each decoded stream. The payload syntax is
+:mod:`.syntax`; it is specified in ``docs/bitstream.md``.
 
 Modes:
 
@@ -138,7 +141,8 @@ class Reparameterizer:
                ) -> tuple[TableSet, np.ndarray]:
         """Rebuild the tables an encoder used from its payload; returns (tables, remap)."""
         st = self.key_state(kind, ftype)
-        ctx = Ctx(tables.family == "indexed", inter, st.frames > 0, len(tables))
+        ctx = Ctx(tables.family == "indexed", inter or st.frames > 0, st.frames > 0,
+                  len(tables))
         plan = None
         if payload:
             if self.mode == "off":
@@ -167,7 +171,8 @@ class Reparameterizer:
     def encode_segment(self, frames: list[tuple[int, bool, list[InfoStream]]]
                        ) -> list[list[StreamReparam]]:
         """Plan and apply reparameterization for a segment: ``frames`` in coding order as
-        (frame type, inter, streams), the first one an I frame (the state is reset)."""
+        (frame type, inter, streams), the first one a random-access I frame (the state is
+        reset); a later I frame continues its keys' state."""
         self.reset()
         keys: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for f, (ftype, _, streams) in enumerate(frames):

@@ -21,11 +21,12 @@ from .families import (
 )
 from .streams import InfoStream
 from .syntax import PRIORS
-from .tables import TableSet
+from .tables import PRECISION, TableSet
 from .vfit import Pairs, TableAttrs, exact_bits
 
 __all__ = ["TableParams", "StreamReparam", "KeyState", "Applied", "family_name",
            "limit_bits", "table_order", "build_row", "build_rows", "adapt_row", "adapt_rows",
+           "counts_to_cdf",
            "stream_pairs", "coded_bits"]
 
 
@@ -120,26 +121,66 @@ def build_rows(tables: TableSet, items: list[tuple[int, TableParams]]) -> list[n
 def adapt_row(tables: TableSet, t: int, hist: np.ndarray, prior: int) -> np.ndarray:
     """Decoder-side adaptation of table ``t``: counts of the key's previous symbols
     (``hist``: the flat history, :attr:`.vfit.TableAttrs.starts`) plus ``PRIORS[prior]``
-    pseudo-symbols spread as the learned table, in exact integers, then CompressAI's
-    quantization."""
+    pseudo-symbols spread as the learned table, quantized to 16 bits in exact integers
+    (:func:`counts_to_cdf`)."""
     return adapt_rows(tables, [t], hist, [prior])[0]
 
 
 def adapt_rows(tables: TableSet, ts: list[int], hist: np.ndarray, priors: list[int]
                ) -> list[np.ndarray]:
-    """:func:`adapt_row` of many tables: the integer weights and their sums in one pass
-    (exact, so rows equal the one-table definition)."""
-    attrs = TableAttrs.of(tables)
+    """:func:`adapt_row` of many tables in a few integer numpy operations (a decoder adapts
+    every table of most streams, so per-row calls were most of its reparameterization
+    time); the rows equal the one-table definition."""
+    freq, base, nbins = _adapt_base(tables)
     ts_a = np.asarray(ts, dtype=np.int64)
-    n = attrs.lengths[ts_a]
-    width = int(n.max()) - 1  # (scale tables are up to thousands wide: only what is used)
-    freq = np.diff(attrs.cdfs[ts_a, : width + 1], axis=1)
-    inside = np.arange(width)[None] < (n - 1)[:, None]
-    where = np.where(inside, attrs.starts[ts_a][:, None] + np.arange(width)[None], 0)
-    h = np.where(inside, hist[where], 0).astype(np.int64)
-    w = np.where(inside, h * (1 << 16) + np.asarray(PRIORS)[priors][:, None] * freq, 0)
-    pmf = w / w.sum(1, keepdims=True).astype(np.float64)
-    return [quantized_cdf(pmf[i, : n[i] - 1]) for i in range(len(ts_a))]
+    n = nbins[ts_a]
+    width = int(n.max())  # (scale tables are up to thousands wide: only what is used)
+    f = freq[ts_a, :width]
+    h = np.where(f > 0, hist[base[ts_a, :width]], 0)  # (padding: f = 0, any history bin)
+    prior = np.asarray(PRIORS, dtype=np.int64)[np.asarray(priors)][:, None]
+    cdf = counts_to_cdf(h * (1 << PRECISION) + prior * f, n)
+    return [cdf[i, : n[i] + 1] for i in range(len(ts_a))]
+
+
+def _adapt_base(tables: TableSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per table, padded to the widest: learned 16-bit frequencies (0 beyond the table),
+    flat history index of every bin, and the number of bins (support and escape)."""
+    if "adapt" not in tables._lists:
+        attrs = TableAttrs.of(tables)
+        nbins = attrs.lengths - 1
+        width = int(nbins.max())
+        cols = np.arange(width)[None]
+        inside = cols < nbins[:, None]
+        freq = np.where(inside, np.diff(attrs.cdfs[:, : width + 1].astype(np.int64), axis=1), 0)
+        base = np.where(inside, attrs.starts[:-1, None] + cols, 0)
+        tables._lists["adapt"] = (freq, base, nbins)
+    return tables._lists["adapt"]
+
+
+_WEIGHT_BITS = 46  # sum of a row's weights kept below 2**46: sum * 2**16 fits int64
+
+
+def counts_to_cdf(w: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """16-bit CDF rows ``[R, width + 1]`` from non-negative integer weights ``w [R, width]``
+    (row ``i`` has ``n[i]`` bins, zero weights beyond, a positive sum ``W``), by cumulative
+    rounding: ``cdf(j) = j + floor(C(j) (2^16 - n) / W)`` with ``C(j)`` the weight of the
+    bins below ``j``. So ``cdf(n) = 2^16``, every bin gets at least 1 and is within 1 of its
+    exact share ``1 + w (2^16 - n) / W``. Rows whose ``W`` reaches 2^46 are first shifted
+    right (``w >> k``, the smallest such ``k``) so that nothing overflows. Integers only:
+    encoder and decoder get the same rows on any machine. (Entries past ``n`` are
+    meaningless.)"""
+    w = w.astype(np.int64, copy=False)
+    k = np.zeros(len(w), dtype=np.int64)
+    over = w.sum(1) >> _WEIGHT_BITS
+    while over.any():
+        k += over > 0
+        over >>= 1
+    if k.any():
+        w = w >> k[:, None]
+    c = np.zeros((len(w), w.shape[1] + 1), dtype=np.int64)
+    np.cumsum(w, axis=1, out=c[:, 1:])
+    out = c * ((1 << PRECISION) - n)[:, None] // c[:, -1:] + np.arange(w.shape[1] + 1)
+    return out.astype(np.int32)
 
 
 @dataclass
@@ -173,25 +214,37 @@ class KeyState:
         self.frames += 1
 
     @staticmethod
-    def _flat(item: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def _counts(item: tuple, size: int) -> np.ndarray:
+        """Flat counts of one pending item: encoder (flat index, counts) pairs, or a
+        decoded stream's symbols (binned in 32-bit integers: the decoder's hot path)."""
         if len(item) == 2:
-            return item
+            where, counts = item
+            return np.bincount(where, weights=counts, minlength=size).astype(np.int64)
         tables, symbols, table_index = item
-        attrs = TableAttrs.of(tables)
-        ts = table_index.astype(np.int64)
-        v = symbols.astype(np.int64) - attrs.a[ts]
-        idx = np.where((v >= 0) & (v < attrs.n[ts]), v, attrs.n[ts])
-        return attrs.starts[ts] + idx, np.ones(len(ts))
+        a, n, starts = _bins32(tables)
+        ti = table_index.astype(np.intp, copy=False)  # (take: no index conversion)
+        v = symbols.astype(np.int32, copy=False) - a.take(ti)
+        idx = np.minimum(v.view(np.uint32), n.take(ti))  # below the support: escape too
+        return np.bincount(starts.take(ti) + idx.view(np.int32), minlength=size)
 
     def history(self) -> np.ndarray | None:
         """Flat counts of every symbol observed, per table and bin (None before any)."""
         if self._pending:
-            where, counts = (np.concatenate(x) for x in zip(
-                *(self._flat(it) for it in self._pending), strict=True))
+            add = sum(self._counts(it, self._size) for it in self._pending)
             self._pending = []
-            add = np.bincount(where, weights=counts, minlength=self._size).astype(np.int64)
             self.hist = add if self.hist is None else self.hist + add
         return self.hist
+
+
+def _bins32(tables: TableSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per table: first support value, escape bin (uint32) and flat start, in 32 bits."""
+    if "bins32" not in tables._lists:
+        attrs = TableAttrs.of(tables)
+        if attrs.starts[-1] >= 1 << 31:
+            raise ValueError("tables too large for a 32-bit history")
+        tables._lists["bins32"] = (attrs.a.astype(np.int32), attrs.n.astype(np.uint32),
+                                   attrs.starts[:-1].astype(np.int32))
+    return tables._lists["bins32"]
 
 
 @dataclass
