@@ -40,6 +40,7 @@ from .state import (
     KeyState,
     StreamReparam,
     TableParams,
+    adapt_matrix,
     adapt_rows,
     build_rows,
     family_name,
@@ -104,9 +105,12 @@ class Reparameterizer:
             p = TableParams(fam, 1, tuple(plan.wide_codes))
             chosen = dict.fromkeys(used.tolist(), p)
             out.replaced = len(chosen)
-        elif plan.adapt_all:
-            chosen = dict.fromkeys(used.tolist(), ("adapt", plan.prior))
-            out.adapted = len(chosen)
+        elif plan.adapt_all:  # (the decoder's most frequent case: one matrix, no dicts)
+            cdf, n = adapt_matrix(tables, used, st.history(), np.full(len(used), plan.prior))
+            out.adapted = len(used)
+            out.remap[used] = len(tables) + np.arange(len(used), dtype=np.int32)
+            out.tables = tables.with_matrix(cdf, n + 1, tables.offsets[used])
+            return out
         else:
             order = table_order(tables)
             for pos, tc in enumerate(plan.tables):

@@ -26,7 +26,7 @@ from .vfit import Pairs, TableAttrs, exact_bits
 
 __all__ = ["TableParams", "StreamReparam", "KeyState", "Applied", "family_name",
            "limit_bits", "table_order", "build_row", "build_rows", "adapt_row", "adapt_rows",
-           "counts_to_cdf",
+           "adapt_matrix", "counts_to_cdf",
            "stream_pairs", "coded_bits"]
 
 
@@ -131,15 +131,23 @@ def adapt_rows(tables: TableSet, ts: list[int], hist: np.ndarray, priors: list[i
     """:func:`adapt_row` of many tables in a few integer numpy operations (a decoder adapts
     every table of most streams, so per-row calls were most of its reparameterization
     time); the rows equal the one-table definition."""
+    cdf, n = adapt_matrix(tables, ts, hist, priors)
+    return [cdf[i, : n[i] + 1] for i in range(len(n))]
+
+
+def adapt_matrix(tables: TableSet, ts, hist: np.ndarray, priors
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The adapted CDFs of tables ``ts`` as one padded int32 matrix, with their bins."""
     freq, base, nbins = _adapt_base(tables)
-    ts_a = np.asarray(ts, dtype=np.int64)
-    n = nbins[ts_a]
+    ts_a = np.asarray(ts, dtype=np.intp)
+    n = nbins.take(ts_a)
     width = int(n.max())  # (scale tables are up to thousands wide: only what is used)
-    f = freq[ts_a, :width]
-    h = np.where(f > 0, hist[base[ts_a, :width]], 0)  # (padding: f = 0, any history bin)
+    inside = np.arange(width) < n[:, None]
+    h = np.where(inside, hist[base[ts_a, :width]], 0)  # (padding reads bin 0: dropped)
     prior = np.asarray(PRIORS, dtype=np.int64)[np.asarray(priors)][:, None]
-    cdf = counts_to_cdf(h * (1 << PRECISION) + prior * f, n)
-    return [cdf[i, : n[i] + 1] for i in range(len(ts_a))]
+    cdf = counts_to_cdf(h * (1 << PRECISION) + prior * freq[ts_a, :width], n)
+    cdf[np.arange(width + 1) > n[:, None]] = 0  # (a TableSet's rows end in zeros)
+    return cdf, n
 
 
 def _adapt_base(tables: TableSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -169,16 +177,15 @@ def counts_to_cdf(w: np.ndarray, n: np.ndarray) -> np.ndarray:
     right (``w >> k``, the smallest such ``k``) so that nothing overflows. Integers only:
     encoder and decoder get the same rows on any machine. (Entries past ``n`` are
     meaningless.)"""
-    w = w.astype(np.int64, copy=False)
-    k = np.zeros(len(w), dtype=np.int64)
-    over = w.sum(1) >> _WEIGHT_BITS
-    while over.any():
-        k += over > 0
-        over >>= 1
-    if k.any():
-        w = w >> k[:, None]
     c = np.zeros((len(w), w.shape[1] + 1), dtype=np.int64)
     np.cumsum(w, axis=1, out=c[:, 1:])
+    over = c[:, -1] >> _WEIGHT_BITS
+    if over.any():  # (rare: shift the rows' weights, the smallest k each)
+        k = np.zeros(len(w), dtype=np.int64)
+        while over.any():
+            k += over > 0
+            over >>= 1
+        np.cumsum(w.astype(np.int64) >> k[:, None], axis=1, out=c[:, 1:])
     out = c * ((1 << PRECISION) - n)[:, None] // c[:, -1:] + np.arange(w.shape[1] + 1)
     return out.astype(np.int32)
 
@@ -192,7 +199,7 @@ class KeyState:
     ``hist`` is never modified in place (states may share it)."""
 
     in_force: dict[int, TableParams] = field(default_factory=dict)
-    hist: np.ndarray | None = None  # flat counts since the last I frame (TableAttrs.starts)
+    hist: np.ndarray | None = None  # flat counts since the last reset (TableAttrs.starts)
     frames: int = 0
     _pending: list = field(default_factory=list, repr=False)  # (flat index, counts)
     _size: int = 0

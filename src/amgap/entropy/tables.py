@@ -73,22 +73,26 @@ class TableSet:
         ``cdfs``: planning builds hundreds of candidate sets per key, and a scale table
         set is tens of rows 3 000 wide, while costing a candidate (:meth:`gather`) and
         coding with it (:meth:`as_lists`) need only the parent and the new rows."""
-        if not cdfs:
+        if not len(cdfs):
             return self
-        lengths = [len(c) for c in cdfs]
-        extra = np.zeros((len(cdfs), max(lengths)), dtype=np.int32)
+        lengths = np.asarray([len(c) for c in cdfs], np.int32)
+        extra = np.zeros((len(cdfs), int(lengths.max())), dtype=np.int32)
         for i, c in enumerate(cdfs):
             extra[i, : len(c)] = c
+        return self.with_matrix(extra, lengths, offsets)
+
+    def with_matrix(self, extra: np.ndarray, lengths: np.ndarray, offsets) -> TableSet:
+        """:meth:`with_rows` of rows given as one padded int32 matrix and their lengths."""
         child = object.__new__(TableSet)  # no ``cdfs`` yet: ``__getattr__`` builds it
         for name, value in (("cdf_lengths", np.concatenate([self.cdf_lengths,
-                                                             np.asarray(lengths, np.int32)])),
+                                                             lengths.astype(np.int32)])),
                             ("offsets", np.concatenate([self.offsets,
                                                         np.asarray(offsets, np.int32)])),
                             ("family", self.family), ("scales", self.scales),
                             ("_lists", {}), ("_appended", (self, extra))):
             object.__setattr__(child, name, value)
         # the coder's lists, when asked for: the parent's rows are converted once
-        child._lists["parent"] = (self, cdfs, lengths, offsets)
+        child._lists["parent"] = (self, extra, lengths.tolist(), offsets)
         return child
 
     def __getattr__(self, name: str):
@@ -127,9 +131,10 @@ class TableSet:
         if "v" in self._lists:
             return self._lists["v"]
         if "parent" in self._lists:  # a parent's rows plus the appended ones
-            parent, cdfs, lengths, offsets = self._lists.pop("parent")
+            parent, extra, lengths, offsets = self._lists.pop("parent")
             rows, lens, offs = parent.as_lists()
-            self._lists["v"] = (rows + [np.asarray(c).tolist() for c in cdfs],
+            self._lists["v"] = (rows + [r[:n].tolist() for r, n in zip(extra, lengths,
+                                                                       strict=True)],
                                 lens + lengths, offs + [int(o) for o in offsets])
         else:
             cdfs = [row[:n].tolist() for row, n in zip(self.cdfs, self.cdf_lengths, strict=True)]
