@@ -60,7 +60,9 @@ def _encode(sub) -> None:
     _add_model_args(p)
     p.add_argument("--gop", choices=GOPS, help="GOP structure (default: ssf; lhbdc for I/B "
                    "codecs, intra for image codecs; lhbdc and aivc need a model with B frames)")
-    p.add_argument("--gop-size", type=int, default=16)
+    p.add_argument("--gop-size", type=int, default=16,
+                   help="frames per GOP; every GOP starts with a random-access I frame, "
+                   "where the reparameterization state resets (intra: 1 = every frame)")
     p.add_argument("--reparam", choices=MODES, default="optimal",
                    help="per-frame table replacement (decoded frames are identical)")
     _add_json_quiet(p)

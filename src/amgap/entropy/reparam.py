@@ -57,7 +57,8 @@ MODES = {m.label: int(m) for m in ReparamMode}  # header ids: bitstream.syntax
 
 
 class Reparameterizer:
-    """Reparameterization state of one encoder or decoder (reset at every I frame)."""
+    """Reparameterization state of one encoder or decoder (reset at every random-access
+    point: :func:`..codecs.gop.random_access`)."""
 
     def __init__(self, mode: str = "optimal") -> None:
         if mode not in MODES:

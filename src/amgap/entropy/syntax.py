@@ -59,8 +59,8 @@ class Ctx:
     """What both sides know before the payload: stream level, frame, history."""
 
     main: bool
-    inter: bool
-    history: bool  # a previous stream of this kind and frame type since the last I frame
+    inter: bool  # tables carry reuse flags: a P or B frame, or any frame with history
+    history: bool  # a stream of this kind and frame type since the last random access
     n_tables: int
     v: dict = field(default_factory=dict)  # fields read or written so far
 
