@@ -138,10 +138,10 @@ def adapt_rows(tables: TableSet, ts: list[int], hist: np.ndarray, priors: list[i
 def adapt_matrix(tables: TableSet, ts, hist: np.ndarray, priors
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The adapted CDFs of tables ``ts`` as one padded int32 matrix, with their bins."""
-    freq, base, nbins = _adapt_base(tables)
     ts_a = np.asarray(ts, dtype=np.intp)
-    n = nbins.take(ts_a)
+    n = (TableAttrs.of(tables).lengths - 1).take(ts_a)
     width = int(n.max())  # (scale tables are up to thousands wide: only what is used)
+    freq, base, _ = _adapt_base(tables, width)
     inside = np.arange(width) < n[:, None]
     h = np.where(inside, hist[base[ts_a, :width]], 0)  # (padding reads bin 0: dropped)
     prior = np.asarray(PRIORS, dtype=np.int64)[np.asarray(priors)][:, None]
@@ -150,19 +150,26 @@ def adapt_matrix(tables: TableSet, ts, hist: np.ndarray, priors
     return cdf, n
 
 
-def _adapt_base(tables: TableSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per table, padded to the widest: learned 16-bit frequencies (0 beyond the table),
-    flat history index of every bin, and the number of bins (support and escape)."""
-    if "adapt" not in tables._lists:
+def _adapt_base(tables: TableSet, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per table, padded to at least ``width`` columns: learned 16-bit frequencies (0
+    beyond the table), flat history index of every bin (0 beyond), and the number of
+    bins (support and escape). Built for the widest tables asked for so far (a power of
+    two): scale tables run to thousands of bins, the tables streams use to far fewer,
+    and a decoder builds this once per model."""
+    have = tables._lists.get("adapt")
+    if have is None or have[0].shape[1] < width:
         attrs = TableAttrs.of(tables)
         nbins = attrs.lengths - 1
-        width = int(nbins.max())
-        cols = np.arange(width)[None]
+        w = min(1 << max(int(width) - 1, 1).bit_length(), int(nbins.max()))
+        cols = np.arange(w)[None]
         inside = cols < nbins[:, None]
-        freq = np.where(inside, np.diff(attrs.cdfs[:, : width + 1].astype(np.int64), axis=1), 0)
-        base = np.where(inside, attrs.starts[:-1, None] + cols, 0)
-        tables._lists["adapt"] = (freq, base, nbins)
-    return tables._lists["adapt"]
+        cdf = attrs.cdfs[:, : w + 1].astype(np.int64)
+        freq = np.zeros((len(nbins), w), dtype=np.int64)
+        freq[:, : cdf.shape[1] - 1] = np.diff(cdf, axis=1)
+        have = tables._lists["adapt"] = (np.where(inside, freq, 0),
+                                         np.where(inside, attrs.starts[:-1, None] + cols, 0),
+                                         nbins)
+    return have
 
 
 _WEIGHT_BITS = 46  # sum of a row's weights kept below 2**46: sum * 2**16 fits int64
