@@ -107,6 +107,21 @@ def test_bad_payloads_are_refused():
                                       s.table_index)
 
 
+@pytest.mark.parametrize("bad", [-1, 4])
+def test_table_indices_out_of_range_are_refused(bad):
+    """With and without a payload (two code paths), an index outside the model's tables
+    is one clear error, never a wrapped-around table."""
+    tables = gauss_tables(4)
+    s = _shifted_stream(tables)
+    payload = Reparameterizer("optimal").encode(s, False, 0).payload
+    assert payload
+    idx = s.table_index.copy()
+    idx[7] = bad
+    for p in (payload, b""):
+        with pytest.raises(BitstreamError, match="out of range"):
+            Reparameterizer("optimal").decode(p, tables, "residual-side", 0, False, idx)
+
+
 def test_video_frames_identical_across_modes(carphone_frames, slim_init):
     frames = carphone_frames[:4]
     recon = {}

@@ -154,13 +154,19 @@ class Reparameterizer:
                 raise BitstreamError(f"{where}: reparameterization payload in a stream "
                                      "whose header says reparameterization is off")
             plan = read_plan(payload, ctx, where)
-        if table_index.size and (table_index.min() < 0 or table_index.max() >= len(tables)):
-            raise BitstreamError(f"{where}: table index out of range")
         if plan is None:  # learned tables: nothing to build
+            if table_index.size and (table_index.min() < 0 or
+                                     table_index.max() >= len(tables)):
+                raise BitstreamError(f"{where}: table index out of range")
             st.in_force = {}
             return tables, np.arange(len(tables), dtype=np.int32)
-        used = np.flatnonzero(np.bincount(table_index, minlength=len(tables)))
-        a = self.apply(plan, ctx, tables, st, used)
+        try:  # the tables used, and the range check in the same pass
+            counts = np.bincount(table_index)
+        except ValueError:  # a negative index
+            counts = np.zeros(len(tables) + 1)
+        if len(counts) > len(tables):
+            raise BitstreamError(f"{where}: table index out of range")
+        a = self.apply(plan, ctx, tables, st, np.flatnonzero(counts))
         st.in_force = a.in_force
         return a.tables, a.remap
 
