@@ -180,10 +180,11 @@ def code_bits(family: str) -> int:
     return COARSE_BITS if family == "shift5" else CODE_BITS
 
 
-def fine_codes(codes) -> tuple[int, ...]:
+def fine_codes(codes) -> np.ndarray:
     """The 10-bit codes that 5-bit codes (side family 2) stand for: 0, 33, ..., 1023,
-    the same range as the stream-wide shift/stretch at a 32nd of its resolution."""
-    return tuple(COARSE_STEP * int(c) for c in codes)
+    the same range as the stream-wide shift/stretch at a 32nd of its resolution (any
+    shape: the fits' candidate grids and one table's pair of codes alike)."""
+    return COARSE_STEP * np.asarray(codes, dtype=np.int64)
 
 
 def side_shift(code: np.ndarray | int) -> np.ndarray:

@@ -17,7 +17,15 @@ from . import state as rp_mod
 from .coder import rans_encode
 from .families import code_bits
 from .streams import pair_counts
-from .syntax import CODE_BITS, PRIORS, Choice, Ctx, StreamPlan, TableChoice
+from .syntax import (
+    CODE_BITS,
+    PRIORS,
+    Choice,
+    Ctx,
+    StreamPlan,
+    TableChoice,
+    stream_header_bits,
+)
 from .vfit import NPARAMS, Pairs, TableAttrs, exact_bits, fit, fit_groups, log2q
 
 # The stream-wide "shift" family (side streams, family 1) stays in the syntax but is not
@@ -50,7 +58,7 @@ class KeyData:
     tables: object
     attrs: TableAttrs
     main: bool
-    inters: list[bool]  # per frame: its tables carry reuse flags (inter, or key history)
+    inters: list[bool]
     pairs: list[Pairs]
     learned: np.ndarray  # [F, T] exact bits, learned tables, bypass excluded
     limit: np.ndarray  # [F, T] N * H(histogram)
@@ -103,6 +111,11 @@ class KeyData:
     def ctx(self, f: int) -> Ctx:
         return Ctx(self.main, self.inters[f], self.frames0 + f > 0, self.n_tables)
 
+    @property
+    def reuse(self) -> list[bool]:
+        """Per frame: whether its tables carry reuse flags (:attr:`.syntax.Ctx.reuse`)."""
+        return [self.ctx(f).reuse for f in range(len(self.pairs))]
+
 
 def _per_table_sum(values: np.ndarray, ts: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(ts, weights=values, minlength=n)
@@ -120,9 +133,7 @@ def _key_data(streams, inters, st, thorough: bool = False) -> KeyData:
         learned[f] = _per_table_sum(exact_bits(tables, rows[p.ts], p, False), p.ts, T)
         tot = _per_table_sum(p.cs, p.ts, T)
         limit[f] = _per_table_sum(-p.cs * np.log2(p.cs / np.maximum(tot[p.ts], 1)), p.ts, T)
-    # reuse flags: inter frames, and any frame whose key has history (later I frames)
-    reusable = [bool(i) or st.frames + f > 0 for f, i in enumerate(inters)]
-    return KeyData(tables, attrs, tables.family == "indexed", reusable, pairs, learned,
+    return KeyData(tables, attrs, tables.family == "indexed", list(inters), pairs, learned,
                    limit, st.history(), st.frames, thorough)
 
 
@@ -305,7 +316,7 @@ def paper_plans(rp, kd: KeyData, streams, st0, family: tuple[int, str] | None = 
     paper's families (one Gaussian per table), or ``family`` (id, name): e.g. side
     family 2, the learned table shifted/stretched per table in 5-bit codes (ours)."""
     fam_id, fam = family or (0, "gauss0" if kd.main else "gmm")
-    if not _paper_can_pay(kd, fam):  # every frame would send the learned tables
+    if not _paper_can_pay(kd, fam_id, fam):  # every frame would send the learned tables
         return [None] * len(kd.pairs)
     in_force = dict(st0.in_force)
     plans = []
@@ -316,7 +327,7 @@ def paper_plans(rp, kd: KeyData, streams, st0, family: tuple[int, str] | None = 
         codes = fits[f]
         nb = _exact_new_bits(rp, kd, fam, p, codes)
         choice, cost = _paper_choices(kd, f, ctx, fam, codes, nb, in_force)
-        n = _best_n(kd, f, ctx, order, cost[order], fam)
+        n = _best_n(kd, f, ctx, order, cost[order], fam_id)
         plan = StreamPlan(fam_id, 1, tables=tuple(
             TableChoice(Choice(int(choice[t])), tuple(int(x) for x in codes[t])
                         if choice[t] == Choice.NEW else ()) for t in order[:n].tolist()))
@@ -326,17 +337,17 @@ def paper_plans(rp, kd: KeyData, streams, st0, family: tuple[int, str] | None = 
     return plans
 
 
-def _paper_can_pay(kd: KeyData, fam: str) -> bool:
+def _paper_can_pay(kd: KeyData, fam_id: int, fam: str) -> bool:
     """Whether the paper's rule could replace anything in some frame. Its plan for a
     frame costs at least the payload header plus, per table, the smaller of the learned
     bits and (one flag, the parameters, or in an inter frame a reuse flag alone) plus the
     histogram limit (no table codes below it); where that bound is not below the learned
     bits, :func:`_paper_step` sends the learned tables (no fit needed to know)."""
     params = 1.0 + _param_bits(fam)
-    inter = np.asarray(kd.inters, dtype=bool)[:, None]
-    replaced = kd.limit + np.where(inter, 1.0, params)
+    reuse = np.asarray(kd.reuse, dtype=bool)[:, None]
+    replaced = kd.limit + np.where(reuse, 1.0, params)
     gain = np.maximum(kd.learned - replaced, 0.0).sum(1)
-    return bool((gain > _header_bits(fam, False)).any())
+    return bool((gain > stream_header_bits(kd.main, fam_id, False)).any())
 
 
 def _coarse_may_pay(kd: KeyData) -> bool:
@@ -367,14 +378,14 @@ def _paper_choices(kd: KeyData, f: int, ctx: Ctx, fam: str, codes: np.ndarray,
     for t, tp in in_force.items():
         if tp.family == fam and tp.k == 1 and len(tp.codes) == nparams:
             held[t] = tp.codes
-    reuse = ctx.inter & fitted & (held == codes).all(1)
+    reuse = ctx.reuse & fitted & (held == codes).all(1)
     new = fitted & ~reuse & (lt - nb > _param_bits(fam))
-    flag = 2.0 if ctx.inter else 1.0
+    flag = 2.0 if ctx.reuse else 1.0
     cost = np.where(reuse, 1.0 + nb, np.where(new, flag + _param_bits(fam) + nb,
                                               flag + lt))
     choice = np.where(reuse, int(Choice.REUSE), np.where(new, int(Choice.NEW),
                                                          int(Choice.LEARNED)))
-    absent = int(Choice.REUSE) if ctx.inter else int(Choice.LEARNED)
+    absent = int(Choice.REUSE) if ctx.reuse else int(Choice.LEARNED)
     return np.where(present, choice, absent), np.where(present, cost, 1.0)
 
 
@@ -388,17 +399,11 @@ def _param_bits(fam: str) -> int:
     return NPARAMS[fam] * code_bits(fam)
 
 
-def _header_bits(fam: str, history: bool) -> int:
-    """Bits of a per-table payload's stream fields: family, K - 1 (mixtures), the adapt
-    flag (with history), N - 1."""
-    return 2 + (2 if fam == "gmm" else 0) + (1 if history else 0) + 8
-
-
 def _best_n(kd: KeyData, f: int, ctx: Ctx, order: np.ndarray, costs: np.ndarray,
-            fam: str) -> int:
+            fam_id: int) -> int:
     """How many tables of the signalling ``order`` to cover (``costs``: their bits in
     that order): the N minimizing the total."""
-    header = _header_bits(fam, ctx.history)
+    header = stream_header_bits(kd.main, fam_id, ctx.history)
     plain = kd.learned[f][order]
     tail = np.concatenate([np.cumsum(plain[::-1])[::-1], [0.0]])
     totals = header + np.concatenate([[0.0], np.cumsum(costs)]) + tail
@@ -565,6 +570,7 @@ def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float, blocked=None):
     state after it, [F, T] each."""
     L = kd.learned
     F, T = L.shape
+    reuse = kd.reuse
     C = np.full((T, F + 2), np.inf)
     C[:, 0] = 0.0
     acts, prevs, rows = [], [], np.arange(T)
@@ -578,13 +584,13 @@ def _shortest_path(kd: KeyData, Bp, Bf, A, adapt_on, cost: float, blocked=None):
             prevs.append(prv)
             C = N
             continue
-        r = 1.0 if kd.inters[f] else 0.0
+        r = 1.0 if reuse[f] else 0.0
         fl = r + (1.0 if adapt_on[f] else 0.0) + 1.0
         bits = np.concatenate([L[f][:, None], Bp[f][:, None], Bf[:, f, :].T], 1)
         N = np.full_like(C, np.inf)
         act = np.zeros(C.shape, dtype=np.int8)
         prv = np.tile(np.arange(F + 2), (T, 1))
-        if kd.inters[f]:
+        if reuse[f]:
             N, act[:] = C + 1.0 + bits, int(Choice.REUSE)
         bprev, aprev = C.min(1), C.argmin(1)
         offers = [(0, bprev + fl + L[f], Choice.LEARNED),

@@ -146,8 +146,7 @@ class Reparameterizer:
                ) -> tuple[TableSet, np.ndarray]:
         """Rebuild the tables an encoder used from its payload; returns (tables, remap)."""
         st = self.key_state(kind, ftype)
-        ctx = Ctx(tables.family == "indexed", inter or st.frames > 0, st.frames > 0,
-                  len(tables))
+        ctx = Ctx(tables.family == "indexed", inter, st.frames > 0, len(tables))
         plan = None
         if payload:
             if self.mode == "off":

@@ -139,9 +139,9 @@ def adapt_matrix(tables: TableSet, ts, hist: np.ndarray, priors
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The adapted CDFs of tables ``ts`` as one padded int32 matrix, with their bins."""
     ts_a = np.asarray(ts, dtype=np.intp)
-    n = (TableAttrs.of(tables).lengths - 1).take(ts_a)
+    n = (TableAttrs.of(tables).n + 1).take(ts_a)  # bins: support and escape
     width = int(n.max())  # (scale tables are up to thousands wide: only what is used)
-    freq, base, _ = _adapt_base(tables, width)
+    freq, base = _adapt_base(tables, width)
     inside = np.arange(width) < n[:, None]
     h = np.where(inside, hist[base[ts_a, :width]], 0)  # (padding reads bin 0: dropped)
     prior = np.asarray(PRIORS, dtype=np.int64)[np.asarray(priors)][:, None]
@@ -150,16 +150,15 @@ def adapt_matrix(tables: TableSet, ts, hist: np.ndarray, priors
     return cdf, n
 
 
-def _adapt_base(tables: TableSet, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _adapt_base(tables: TableSet, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Per table, padded to at least ``width`` columns: learned 16-bit frequencies (0
-    beyond the table), flat history index of every bin (0 beyond), and the number of
-    bins (support and escape). Built for the widest tables asked for so far (a power of
-    two): scale tables run to thousands of bins, the tables streams use to far fewer,
-    and a decoder builds this once per model."""
+    beyond the table) and the flat history index of every bin (0 beyond). Built for the
+    widest tables asked for so far (a power of two): scale tables run to thousands of
+    bins, the tables streams use to far fewer, and a decoder builds this once per model."""
     have = tables._lists.get("adapt")
     if have is None or have[0].shape[1] < width:
         attrs = TableAttrs.of(tables)
-        nbins = attrs.lengths - 1
+        nbins = attrs.n + 1
         w = min(1 << max(int(width) - 1, 1).bit_length(), int(nbins.max()))
         cols = np.arange(w)[None]
         inside = cols < nbins[:, None]
@@ -167,8 +166,7 @@ def _adapt_base(tables: TableSet, width: int) -> tuple[np.ndarray, np.ndarray, n
         freq = np.zeros((len(nbins), w), dtype=np.int64)
         freq[:, : cdf.shape[1] - 1] = np.diff(cdf, axis=1)
         have = tables._lists["adapt"] = (np.where(inside, freq, 0),
-                                         np.where(inside, attrs.starts[:-1, None] + cols, 0),
-                                         nbins)
+                                         np.where(inside, attrs.starts[:-1, None] + cols, 0))
     return have
 
 
@@ -235,7 +233,7 @@ class KeyState:
             where, counts = item
             return np.bincount(where, weights=counts, minlength=size).astype(np.int64)
         tables, symbols, table_index = item
-        a, n, starts = _bins32(tables)
+        a, n, starts = TableAttrs.of(tables).bins32
         ti = table_index.astype(np.intp, copy=False)  # (take: no index conversion)
         v = symbols.astype(np.int32, copy=False) - a.take(ti)
         idx = np.minimum(v.view(np.uint32), n.take(ti))  # below the support: escape too
@@ -248,17 +246,6 @@ class KeyState:
             self._pending = []
             self.hist = add if self.hist is None else self.hist + add
         return self.hist
-
-
-def _bins32(tables: TableSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per table: first support value, escape bin (uint32) and flat start, in 32 bits."""
-    if "bins32" not in tables._lists:
-        attrs = TableAttrs.of(tables)
-        if attrs.starts[-1] >= 1 << 31:
-            raise ValueError("tables too large for a 32-bit history")
-        tables._lists["bins32"] = (attrs.a.astype(np.int32), attrs.n.astype(np.uint32),
-                                   attrs.starts[:-1].astype(np.int32))
-    return tables._lists["bins32"]
 
 
 @dataclass

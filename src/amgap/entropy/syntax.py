@@ -18,7 +18,8 @@ from .bits import BitReader, BitWriter
 
 __all__ = ["Choice", "TableChoice", "StreamPlan", "Ctx", "Field", "STREAM_SYNTAX",
            "TABLE_SYNTAX", "write_plan", "read_plan", "plan_bits", "family_ncodes",
-           "is_wide", "PRIORS", "CODE_BITS", "COARSE_BITS", "N_BITS"]
+           "is_wide", "PRIORS", "CODE_BITS", "COARSE_BITS", "N_BITS",
+           "stream_header_bits"]
 
 CODE_BITS = 10
 COARSE_BITS = 5  # side family 2: per-table shift/stretch codes (5 bits each)
@@ -59,10 +60,16 @@ class Ctx:
     """What both sides know before the payload: stream level, frame, history."""
 
     main: bool
-    inter: bool  # tables carry reuse flags: a P or B frame, or any frame with history
+    inter: bool  # a P or B frame
     history: bool  # a stream of this kind and frame type since the last random access
     n_tables: int
     v: dict = field(default_factory=dict)  # fields read or written so far
+
+    @property
+    def reuse(self) -> bool:
+        """Whether tables carry reuse flags: in inter frames, and in any frame whose key
+        has history (the later I frames of an all-intra GOP)."""
+        return self.inter or self.history
 
 
 def is_wide(main: bool, family: int) -> bool:
@@ -114,7 +121,7 @@ STREAM_SYNTAX: tuple[Field, ...] = (
 )
 
 TABLE_SYNTAX: tuple[Field, ...] = (
-    Field("reuse", 1, lambda c: c.inter),
+    Field("reuse", 1, lambda c: c.reuse),
     Field("adapted", 1, lambda c: c.v.get("reuse", 0) == 0 and c.v.get("adapt", 0) == 1),
     Field("replace", 1, lambda c: c.v.get("reuse", 0) == 0 and c.v.get("adapted", 0) == 0),
     Field("codes", CODE_BITS, lambda c: c.v.get("replace", 0) == 1,
@@ -164,27 +171,34 @@ def write_plan(p: StreamPlan, ctx: Ctx) -> BitWriter:
     stream_v = dict(ctx.v)
     if _listed(ctx):
         for t in p.tables:
-            w.extend(_table_bits(t, ctx.main, ctx.inter, stream_v))
+            w.extend(_table_bits(t, ctx.main, ctx.reuse, stream_v))
     return w
 
 
 _TABLE_BITS: dict = {}  # (table choice, what its fields' conditions read) -> its bits
 
 
-def _table_bits(t: TableChoice, main: bool, inter: bool, stream_v: dict) -> list[int]:
+def _table_bits(t: TableChoice, main: bool, reuse: bool, stream_v: dict) -> list[int]:
     """One table's bits, walked through :data:`TABLE_SYNTAX` once per distinct choice
     and context (planning writes thousands of payloads that share most tables)."""
-    key = (t, main, inter, stream_v["family"], stream_v.get("k_minus_1", 0),
+    key = (t, main, reuse, stream_v["family"], stream_v.get("k_minus_1", 0),
            stream_v.get("adapt", 0))
     bits = _TABLE_BITS.get(key)
     if bits is None:
         if len(_TABLE_BITS) > 1 << 16:
             _TABLE_BITS.clear()
         sub = BitWriter()
-        _walk(TABLE_SYNTAX, Ctx(main, inter, False, 0, dict(stream_v)),
+        _walk(TABLE_SYNTAX, Ctx(main, reuse, False, 0, dict(stream_v)),
               _put(sub, _table_values(t)))
         bits = _TABLE_BITS[key] = sub.bits()
     return bits
+
+
+def stream_header_bits(main: bool, family: int, history: bool) -> int:
+    """Bits of a per-table family's stream fields when no table adapts (family, K - 1,
+    the adapt flag, N - 1), read off :data:`STREAM_SYNTAX` (planners bound costs with it)."""
+    c = Ctx(main, False, history, 0, {"family": family, "adapt": 0, "adapt_all": 0})
+    return sum(f.bits(c) * f.count(c) for f in STREAM_SYNTAX if f.cond(c))
 
 
 def plan_bits(p: StreamPlan, ctx: Ctx) -> int:

@@ -10,19 +10,20 @@ floor of the quantized table (``q >= 2^-16``); exact bits come later from the re
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 from scipy.special import ndtr
 
 from .coder import _bypass_bits
 from .families import (
-    COARSE_STEP,
     ESCAPE_MASS,
     GG_ALPHAS,
     MULTIPLIERS,
     NCODES,
     SIDE_SIGMA_MIN,
     code_bits,
+    fine_codes,
     scale_multiplier,
     side_shift,
 )
@@ -58,6 +59,15 @@ class TableAttrs:
                                          tables.scales, tables.cdfs,
                                          lengths, np.concatenate([[0], np.cumsum(lengths - 1)]))
         return tables._lists["attrs"]
+
+    @cached_property
+    def bins32(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``a``, ``n`` (uint32) and ``starts[:-1]`` in 32 bits: the decoder bins every
+        decoded symbol into the history with these (half the memory traffic of int64)."""
+        if self.starts[-1] >= 1 << 31:
+            raise ValueError("tables too large for a 32-bit history")
+        return self.a.astype(np.int32), self.n.astype(np.uint32), \
+            self.starts[:-1].astype(np.int32)
 
 
 @dataclass
@@ -131,9 +141,8 @@ def _masses(fam: str, attrs: TableAttrs, p: Pairs, codes: list[np.ndarray]):
         return (ndtr((v + 0.5 - mu) / sg) - ndtr((v - 0.5 - mu) / sg),
                 ndtr((b + 0.5 - mu) / sg) - ndtr((a - 0.5 - mu) / sg))
     if fam in ("shift", "shift5"):
-        step = COARSE_STEP if fam == "shift5" else 1
-        d, r = side_shift(step * np.asarray(codes[0])), scale_multiplier(
-            step * np.asarray(codes[1]))
+        c0, c1 = (fine_codes(c) for c in codes) if fam == "shift5" else codes
+        d, r = side_shift(c0), scale_multiplier(c1)
         a = attrs.a[p.ts].astype(np.float64)
         b = a + attrs.n[p.ts] - 1
         cdf = _learned_cdf(attrs, p.ts)
