@@ -3,17 +3,20 @@
     python benchmarks/motion_use.py [--model amgap-aivc] [--quality 4] [--checkpoint PATH]
         [--clip carphone] [--distances 1,2,4]
 
-For AIVC and LHBDC models (zoo name or checkpoint): the I frames are coded (rounded
+For AIVC, LHBDC and SSF models (zoo name or checkpoint): the I frames are coded (rounded
 latents, eval mode), then each inter frame at distance ``d`` is predicted from them with
-its *decoded* motion latent, as the decoder would: P frames (AIVC) from frame 0, B frames
-from frames 0 and 2d. Printed per (type, d): PSNR-RGB of the motion-compensated
+its *decoded* motion latent, as the decoder would: P frames (AIVC, SSF) from frame 0,
+B frames from frames 0 and 2d. Printed per (type, d): PSNR-RGB of the motion-compensated
 prediction, of the best plain copy of a reference (for B also their average), the motion
 latent's rate (bpp, from the likelihoods), and for AIVC the share of pixels sent through
-the frame codec (``alpha`` > 0.5) and the mean bi-prediction weight ``beta``.
+the frame codec (``alpha`` > 0.5) and the mean bi-prediction weight ``beta``; for SSF
+the residual's rate and the reconstructed frame's PSNR (what the residual adds to the
+prediction).
 
 Why: Table I's motion rows describe a motion latent; if the prediction is worse than a
 copy (AIVC's shipped instances were: ``alpha`` ~ 1 everywhere), those rows measure bits
-that buy nothing, and a reader should know before comparing them with the paper's.
+that buy nothing, and a reader should know before comparing them with the paper's. For
+SSF it says where a P frame's bits go (how far the zoo is from x264 on video, issue 12).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from amgap.codecs.gop import FrameType
 from amgap.codecs.net_blocks import latent_forward
 from amgap.io import open_video
 from amgap.models import load_model
+
+SSF_ARCHS = ("ssf-slim", "ssf2020")
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -46,9 +51,21 @@ def _motion(net, arch: str, ftype: FrameType, x: torch.Tensor, refs: list[torch.
         extra = {"coded": float((mo.alpha > 0.5).float().mean()),
                  "beta": float(mo.beta.mean())}
         return mo.prediction, lk, extra
+    if arch in SSF_ARCHS:
+        return _ssf_motion(net, x, refs[0])
     y_m_hat, lk = latent_forward(net.mv_compressor, net.motion_analysis(x, refs))
     mo = net.motion_synthesis(y_m_hat, refs)
     return mo.prediction, lk, {"mask": float(mo.mask.mean())}
+
+
+def _ssf_motion(net, x: torch.Tensor, ref: torch.Tensor):
+    """SSF's P frame as its training forward codes it (CompressAI's layers, rounded
+    latents in eval mode); the extras carry the residual's rate and the reconstruction."""
+    y_m_hat, lk = net.motion_hyperprior(net.motion_encoder(torch.cat((x, ref), dim=1)))
+    pred = net.forward_prediction(ref, net.motion_decoder(y_m_hat))
+    y_r_hat, lk_r = net.res_hyperprior(net.res_encoder(x - pred))
+    recon = pred + net.res_decoder(torch.cat((y_r_hat, y_m_hat), dim=1))
+    return pred, lk, {"residual_lk": lk_r, "recon": recon}
 
 
 def main() -> None:
@@ -64,11 +81,13 @@ def main() -> None:
     loaded = load_model(name=None if args.checkpoint else args.model,
                         checkpoint=args.checkpoint, arch=args.arch, quality=args.quality)
     net, arch = loaded.model.eval(), loaded.arch
-    if arch not in ("aivc", "lhbdc"):
-        raise SystemExit(f"motion_use: {arch} models are not measured (aivc, lhbdc)")
+    if arch not in ("aivc", "lhbdc", *SSF_ARCHS):
+        raise SystemExit(f"motion_use: {arch} models are not measured "
+                         f"(aivc, lhbdc, {', '.join(SSF_ARCHS)})")
     dists = [int(d) for d in args.distances.split(",")]
     frames = list(open_video(args.clip).frames(0, 2 * max(dists) + 1))
-    m = net.config.pad_multiple
+    m = 128 if arch == "ssf2020" else \
+        net.config.side_stride if arch in SSF_ARCHS else net.config.pad_multiple
     h, w = frames[0].shape[-2:]
     pad = [F.pad(f[None], (0, (-w) % m, 0, (-h) % m), mode="replicate") for f in frames]
     crop = (..., slice(0, h), slice(0, w))
@@ -80,14 +99,19 @@ def main() -> None:
         for d in dists:
             x = pad[d]
             i2 = net.forward_keyframe(pad[2 * d])[0]
-            kinds = [("P", FrameType.P, [i0])] if arch == "aivc" else []
-            kinds.append(("B", FrameType.B, [i0, i2]))
+            kinds = [("P", FrameType.P, [i0])] if arch in ("aivc", *SSF_ARCHS) else []
+            if arch not in SSF_ARCHS:
+                kinds.append(("B", FrameType.B, [i0, i2]))
             for name, ftype, refs in kinds:
                 pred, lk, extra = _motion(net, arch, ftype, x, refs)
                 copies = [_psnr(r[crop], frames[d][None]) for r in refs]
                 copy = f"{max(copies):.2f}"
                 if len(refs) == 2:
                     copy += f" (mean {_psnr(((refs[0] + refs[1]) / 2)[crop], frames[d][None]):.2f})"
+                if "recon" in extra:  # SSF: the residual's rate and what it adds
+                    extra = {"residual bpp": _bpp(extra["residual_lk"], h * w),
+                             "reconstruction dB": _psnr(extra["recon"][crop],
+                                                        frames[d][None])}
                 other = ", ".join(f"{k} {v:.3f}" for k, v in extra.items())
                 print(f"| {name} | {d} | {_psnr(pred[crop], frames[d][None]):.2f} | {copy} "
                       f"| {_bpp(lk, h * w):.4f} | {other} |")

@@ -83,7 +83,7 @@ def test_refusals_say_why():
     a = [(0.1, 30.0), (0.2, 33.0)]
     assert bd_rate(a, [(0.1, 34.0), (0.2, 36.0)]).note == "no overlap"
     assert bd_rate(a, [(0.1, 31.0)]).percent is None
-    assert "same PSNR" in bd_rate(a, [(0.1, 31.0), (0.2, 31.0), (0.3, 32.0)]).note
+    assert "same quality" in bd_rate(a, [(0.1, 31.0), (0.2, 31.0), (0.3, 32.0)]).note
     assert bd_rate(a, [(0.0, 31.0), (0.2, 32.0)]).percent is None
     with pytest.raises(ValueError):
         bd_rate(a, a, "linear")

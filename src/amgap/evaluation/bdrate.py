@@ -65,7 +65,7 @@ def _clean(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarra
         return "non-positive or non-finite point"
     d = np.array([p[0] for p in pts])
     if np.any(np.diff(d) <= 0):
-        return "two points with the same PSNR"
+        return "two points with the same quality"
     return d, np.log(np.array([p[1] for p in pts]))
 
 
@@ -95,7 +95,7 @@ def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, f
         diff = float(np.mean([math.log(y[0] / x[0]) for x, y in zip(a, t, strict=True)]))
         span = (float(a[0][1]), float(a[-1][1]))
         return BDRate(100.0 * math.expm1(diff), "exact", span,
-                      "same PSNR at every point: mean log-rate ratio")
+                      "same quality at every point: mean log-rate ratio")
     ca, ct = _clean(a), _clean(t)
     for name, c in (("anchor", ca), ("test", ct)):
         if isinstance(c, str):
