@@ -309,10 +309,11 @@ def test_small_streams_adapt_every_table_for_one_byte():
 def _closest_cdf(w: list[int]) -> list[int]:
     """The adapted row's quantization written out in Python integers, bin by bin (the
     spec in docs/bitstream.md): cdf(j) = j + floor(C(j) (2^16 - n) / W)."""
-    n, total = len(w), sum(w)
-    while total >> 46:
-        w = [x >> 1 for x in w]
-        total = sum(w)
+    n, k = len(w), 0
+    while sum(w) >> (46 + k):
+        k += 1
+    w = [x >> k for x in w]
+    total = sum(w)
     below = [sum(w[:j]) for j in range(n + 1)]
     return [j + c * (65536 - n) // total for j, c in enumerate(below)]
 
@@ -341,6 +342,20 @@ def test_batched_adaptation_rows_equal_one_table_rows():
             w = [int(c) * (1 << 16) + PRIORS[prior] * int(f) for c, f in zip(
                 counts[t], np.diff(tables.cdfs[t, :n].astype(np.int64)), strict=True)]
             assert row.tolist() == _closest_cdf(w)
+
+
+def test_counts_to_cdf_shift_at_the_boundary_follows_the_spec():
+    """Weights just above 2^(46+k) whose low bits the shift drops: the shift is the
+    smallest k with W >> k < 2^46 (docs/bitstream.md), bin for bin as the reference."""
+    from amgap.entropy.state import counts_to_cdf
+
+    rng = np.random.default_rng(11)
+    for k in (1, 3, 6):
+        n = 1307
+        w = np.full(n, (1 << (46 + k)) // n, np.int64) + rng.integers(0, 1 << k, n)
+        w[0] += max(0, (1 << (46 + k)) - int(w.sum())) + 5
+        row = counts_to_cdf(w[None], np.array([n]))[0]
+        assert row.tolist() == _closest_cdf(w.tolist())
 
 
 def test_counts_to_cdf_is_the_closest_valid_table():
@@ -469,3 +484,43 @@ def test_all_intra_frames_continue_the_state_until_the_next_random_access_point(
     assert one_gop[0] == alone[0] and one_gop[1:] != alone[1:]
     size = lambda rs: sum(len(s.data) + len(s.params) for r in rs for s in r)  # noqa: E731
     assert size(one_gop) < size(per_frame)
+
+
+def test_history_of_a_long_gop_is_binned_not_held(monkeypatch):
+    """A key whose streams never adapt still bins its history once the queued symbols
+    pass the bound (a long GOP must not keep every decoded symbol), and the counts are
+    those of every symbol observed."""
+    from amgap.entropy import state
+    from amgap.entropy.reparam import Reparameterizer
+
+    monkeypatch.setattr(state, "MAX_PENDING", 1000)
+    tabs = gauss_tables(8)
+    rp = Reparameterizer("optimal")
+    rng = np.random.default_rng(2)
+    seen = []
+    for _ in range(40):
+        ti = rng.integers(0, 8, 300).astype(np.int32)
+        sym = rng.integers(-2, 3, 300).astype(np.int32)
+        rp.decode(b"", tabs, "residual-main", 1, True, ti)
+        rp.observe("residual-main", 1, tabs, sym, ti)
+        seen.append((ti, sym))
+        assert sum(len(it[1]) for it in rp.state[("residual-main", 1)]._pending) <= 1300
+    expect = state.KeyState()
+    for ti, sym in seen:
+        expect._pending.append((tabs, sym, ti))  # the unbounded queue, binned at the end
+    expect._size = rp.state[("residual-main", 1)]._size
+    assert np.array_equal(rp.state[("residual-main", 1)].history(), expect.history())
+
+
+def test_adapt_all_payload_on_a_stream_without_symbols():
+    """``adapt_all`` over no symbols builds nothing (no crash in the adaptation)."""
+    from amgap.entropy.reparam import Reparameterizer
+    from amgap.entropy.syntax import Ctx, StreamPlan, write_plan
+
+    tabs = gauss_tables(4)
+    rp = Reparameterizer("optimal")
+    rp.observe("residual-side", 1, tabs, np.zeros(10, np.int32), np.zeros(10, np.int32))
+    payload = write_plan(StreamPlan(0, adapt=True, adapt_all=True),
+                         Ctx(False, True, True, 4)).to_bytes()
+    out, remap = rp.decode(payload, tabs, "residual-side", 1, True, np.zeros(0, np.int32))
+    assert len(out) == len(tabs) and remap.tolist() == list(range(len(tabs)))

@@ -106,6 +106,8 @@ class Reparameterizer:
             p = TableParams(fam, 1, tuple(plan.wide_codes))
             chosen = dict.fromkeys(used.tolist(), p)
             out.replaced = len(chosen)
+        elif plan.adapt_all and not len(used):  # no symbols: nothing to build
+            return out
         elif plan.adapt_all:  # (the decoder's most frequent case: one matrix, no dicts)
             cdf, n = adapt_matrix(tables, used, st.history(), np.full(len(used), plan.prior))
             out.adapted = len(used)

@@ -195,6 +195,11 @@ def counts_to_cdf(w: np.ndarray, n: np.ndarray) -> np.ndarray:
     return out.astype(np.int32)
 
 
+# Symbols a key's history may hold unbinned (8 bytes each on the decoder): binning is
+# deferred because most streams of a GOP never read the history, but not without bound.
+MAX_PENDING = 1 << 22
+
+
 @dataclass
 class KeyState:
     """Per (information type, frame type): parameters in force and symbol history.
@@ -208,22 +213,32 @@ class KeyState:
     frames: int = 0
     _pending: list = field(default_factory=list, repr=False)  # (flat index, counts)
     _size: int = 0
+    _held: int = 0  # entries held in _pending
+
+    def _hold(self, item: tuple, entries: int) -> None:
+        """Queue an item; once the queue holds more entries than :data:`MAX_PENDING`
+        (and than the history itself) it is binned: a long GOP whose streams never
+        adapt must not keep every symbol it decoded."""
+        self._pending.append(item)
+        self._held += entries
+        self.frames += 1
+        if self._held > max(MAX_PENDING, 4 * self._size):
+            self.history()
 
     def observe(self, tables: TableSet, ts: np.ndarray, idx: np.ndarray,
                 counts: np.ndarray | None = None) -> None:
         """Add symbols (table, bin, count; count 1 when ``counts`` is None)."""
         starts = TableAttrs.of(tables).starts
         self._size = int(starts[-1])
-        self._pending.append((starts[ts] + idx, np.ones(len(ts)) if counts is None else counts))
-        self.frames += 1
+        self._hold((starts[ts] + idx, np.ones(len(ts)) if counts is None else counts),
+                   len(ts))
 
     def observe_symbols(self, tables: TableSet, symbols: np.ndarray,
                         table_index: np.ndarray) -> None:
         """Add a decoded stream's symbols (an escaped one counts in its escape bin); the
         bins are worked out only if the history is ever read."""
         self._size = int(TableAttrs.of(tables).starts[-1])
-        self._pending.append((tables, symbols, table_index))
-        self.frames += 1
+        self._hold((tables, symbols, table_index), len(symbols))
 
     @staticmethod
     def _counts(item: tuple, size: int) -> np.ndarray:
@@ -243,7 +258,7 @@ class KeyState:
         """Flat counts of every symbol observed, per table and bin (None before any)."""
         if self._pending:
             add = sum(self._counts(it, self._size) for it in self._pending)
-            self._pending = []
+            self._pending, self._held = [], 0
             self.hist = add if self.hist is None else self.hist + add
         return self.hist
 
