@@ -62,9 +62,10 @@ def cmd_encode(args) -> int:
     from .api import encode
     from .bitstream import write_file
     from .bitstream.syntax import GopId
-    from .io import check_file_output
+    from .io import check_file_output, check_not_input
 
     check_file_output(args.output)  # a folder, missing or read-only: now, not after encoding
+    check_not_input(args.output, args.input)
     reader = _open_input(args)
     args.model = _pick_model(args, [args.gop] if args.gop else None, args.quality)
     loaded = _load(args, args.quality)
@@ -89,10 +90,13 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     from .api import measured, open_decoder
     from .coding import summary
-    from .io import check_output, output_target, write_video
+    from .io import check_not_input, check_output, output_target, write_video
 
+    if not args.output:
+        raise UsageError("-o: empty output name")
     target = output_target(args.output)  # a supported output, or one line listing them
     check_output(target)  # before any work: writable, and never clobbering a user's folder
+    check_not_input(args.output, args.input, args.reference)
     if target.kind == "stdout" and args.json:
         raise UsageError("-o - writes the video on stdout: --json cannot share it")
     dec = open_decoder(args.input, checkpoint=args.checkpoint, arch=args.arch,

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .bitstream import FrameRecord, Header, StreamRecord, pack_frame, pack_header
+from .bitstream import FrameRecord, Header, StreamRecord, header_problem, pack_frame, pack_header
 from .bitstream.syntax import GopId, ReparamMode, StreamKind
 from .codecs.base import FrameCodec, FrameType
 from .codecs.gop import (
@@ -342,8 +342,10 @@ class VideoEncoder:
                 if random_access(step, self.gop_size) and pending:
                     yield self._entropy_code(pending, recon, source.size)
                     pending, recon = [], {}
-                coded, rec = self._code_frame(pos, step, source.take(step.display_index),
-                                              source.size)
+                frame = source.take(step.display_index)
+                if pos == 0:  # the frame size fits the header (any rate: checked apart)
+                    self.check_header(Fraction(1), source.size)
+                coded, rec = self._code_frame(pos, step, frame, source.size)
                 pending.append(coded)
                 if keep_recon:
                     recon[step.display_index] = rec.clamp(0, 1)
@@ -394,13 +396,26 @@ class VideoEncoder:
     def header(self, fps: Fraction) -> Header:
         """The stream header of what :meth:`segments` coded."""
         assert self.size is not None, "header() before segments() ran"
+        return self.check_header(fps, self.size, self.num_frames)
+
+    def check_header(self, fps: Fraction, size: tuple[int, int] = (1, 1),
+                     num_frames: int = 1) -> Header:
+        """The header these settings give (``size`` and ``num_frames`` once known),
+        refused in one line if the stream could not carry it or its decoder would refuse
+        it: checked before coding, not after."""
+        if Fraction(fps) <= 0:
+            raise UsageError(f"frame rate {fps}: must be positive")
         fps_num, fps_den = _fps(fps)
         loaded = self.loaded
-        return Header(width=self.size[1], height=self.size[0], num_frames=self.num_frames,
-                      fps_num=fps_num, fps_den=fps_den, gop_structure=GOP_IDS[self.gop],
-                      gop_size=self.gop_size, model_source=loaded.source,
-                      quality=loaded.quality, weights_hash=loaded.weights_hash,
-                      model_name=loaded.stream_name, reparam_mode=MODES[self.reparam])
+        h = Header(width=size[1], height=size[0], num_frames=num_frames,
+                   fps_num=fps_num, fps_den=fps_den, gop_structure=GOP_IDS[self.gop],
+                   gop_size=self.gop_size, model_source=loaded.source,
+                   quality=loaded.quality, weights_hash=loaded.weights_hash,
+                   model_name=loaded.stream_name, reparam_mode=MODES[self.reparam])
+        problem = header_problem(h)
+        if problem:
+            raise UsageError(f"cannot write this stream: {problem}")
+        return h
 
 
 def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fraction,
@@ -429,6 +444,7 @@ def encode_video(frames: Iterable[torch.Tensor], loaded: LoadedModel, *, fps: Fr
                        measure_learned=measure_learned, probe=probe, ms_ssim=ms_ssim)
     records, stats, streams, packed = [], [], [], []
     recon: dict[int, torch.Tensor] = {}
+    enc.check_header(fps)  # rate, GOP size, quality: before any frame is coded
     for seg in enc.segments(frames, num_frames, keep_recon=keep_recon, progress=progress):
         if on_segment is not None:
             on_segment(seg)

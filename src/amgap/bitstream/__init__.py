@@ -7,6 +7,7 @@ from .container import (
     FrameRecord,
     Header,
     StreamRecord,
+    header_problem,
     pack,
     pack_frame,
     pack_header,
@@ -16,4 +17,4 @@ from .container import (
 )
 
 __all__ = ["MAGIC", "VERSION", "LIMITS", "Header", "FrameRecord", "StreamRecord", "pack",
-           "pack_frame", "pack_header", "parse", "read_file", "write_file"]
+           "pack_frame", "pack_header", "parse", "read_file", "write_file", "header_problem"]

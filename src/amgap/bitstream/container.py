@@ -28,7 +28,7 @@ from .syntax import (
 
 __all__ = ["MAGIC", "VERSION", "Header", "StreamRecord", "FrameRecord", "pack", "pack_header",
            "pack_frame", "parse",
-           "write_file", "read_file", "LIMITS"]
+           "write_file", "read_file", "LIMITS", "header_problem"]
 
 MAGIC = b"\x8bAMG\r\n\x1a\n"
 # 5: reparameterization state resets at random-access I frames only, integer adapted rows;
@@ -181,19 +181,33 @@ def _parse_header(cur: _Cursor) -> Header:
         raise BitstreamError("header: model name is not UTF-8") from exc
     h = Header(**{f.name: v for f, v in zip(HEADER_FIELDS, fields, strict=True)},
                model_name=name)
+    problem = header_problem(h)
+    if problem:
+        raise BitstreamError(f"header: {problem}")
+    return h
+
+
+def header_problem(h: Header) -> str | None:
+    """Why a header cannot be written or would be refused by the decoder (None: it is
+    fine). One rule for both sides: the encoder checks its header before coding, so it
+    never writes a file its decoder refuses."""
+    for f in HEADER_FIELDS:  # what the fields' widths hold (parsed values always fit)
+        v = getattr(h, f.name)
+        if isinstance(v, int) and not 0 <= v < 1 << 8 * struct.calcsize(">" + f.code):
+            return f"{f.name} {v} does not fit its field ({f.doc_type})"
     lim = LIMITS
     if not (0 < h.width <= lim["dimension"] and 0 < h.height <= lim["dimension"]):
-        raise BitstreamError(f"header: bad frame size {h.width}x{h.height}")
+        return f"bad frame size {h.width}x{h.height} (1..{lim['dimension']} each)"
     if not 0 < h.num_frames <= lim["frames"]:
-        raise BitstreamError(f"header: bad frame count {h.num_frames}")
+        return f"bad frame count {h.num_frames} (1..{lim['frames']})"
     if h.fps_num == 0 or h.fps_den == 0:
-        raise BitstreamError("header: bad frame rate")
+        return "bad frame rate"
     if not 0 < h.gop_size <= lim["gop_size"]:
-        raise BitstreamError(f"header: bad GOP size {h.gop_size}")
+        return f"bad GOP size {h.gop_size} (1..{lim['gop_size']})"
     if (h.precision, h.bypass_precision) != (16, 4):
-        raise BitstreamError(f"header: unsupported entropy settings "
-                             f"(precision {h.precision}, bypass {h.bypass_precision})")
-    return h
+        return (f"unsupported entropy settings (precision {h.precision}, "
+                f"bypass {h.bypass_precision})")
+    return None
 
 
 def _parse_frame(cur: _Cursor, index: int) -> FrameRecord:

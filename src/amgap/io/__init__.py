@@ -16,6 +16,7 @@ from .writers import (
     SUPPORTED_OUTPUTS,
     OutputTarget,
     check_file_output,
+    check_not_input,
     check_output,
     output_target,
     write_video,
@@ -27,7 +28,7 @@ __all__ = [
     "VideoInfo", "VideoReader", "open_video", "write_y4m", "write_png_folder", "pad_to_multiple",
     "crop", "padded_size", "parse_yuv_name", "SAMPLES", "sample_path", "Y4MReader", "YUVReader",
     "PNGFolderReader", "AVReader", "write_yuv", "write_video", "output_target", "check_output",
-    "OutputTarget", "SUPPORTED_OUTPUTS", "natural_key", "check_file_output",
+    "OutputTarget", "SUPPORTED_OUTPUTS", "natural_key", "check_file_output", "check_not_input",
 ]
 
 

@@ -41,14 +41,16 @@ class VideoReader:
 
     def frames(self, start: int = 0, count: int | None = None) -> Iterator[torch.Tensor]:
         """Frames ``start .. start+count-1`` (all remaining when ``count`` is None)."""
+        if count is not None and count <= 0:
+            return
         taken = 0
-        for i, frame in enumerate(self._iter_all()):
+        for i, frame in enumerate(self._iter_all()):  # (never reads past the last asked)
             if i < start:
                 continue
+            yield frame
+            taken += 1
             if count is not None and taken >= count:
                 return
-            taken += 1
-            yield frame
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         return self.frames()

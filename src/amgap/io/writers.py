@@ -68,10 +68,24 @@ def _check_folder(folder: str, what: str) -> None:
         raise UsageError(f"{folder}: folder is not writable (for {what})")
 
 
+def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike | None) -> None:
+    """Refuse an output that is one of the command's inputs (``encode x.y4m -o x.y4m``,
+    ``decode --reference x.y4m -o x.y4m``): writing it would destroy what it reads."""
+    out = os.fspath(output)
+    if not out or out == "-" or not os.path.exists(out):
+        return
+    for src in inputs:
+        if src is not None and os.path.exists(src) and os.path.samefile(out, src):
+            raise UsageError(f"{out}: is also an input of this command; give another "
+                             "output name")
+
+
 def check_file_output(path: str | os.PathLike) -> None:
     """Refuse, before any work, an output file that cannot be created: a directory, or
     a folder that does not exist or is not writable (also used for ``encode -o``)."""
     path = os.fspath(path)
+    if not path:
+        raise UsageError("-o: empty output name")
     if os.path.isdir(path):
         raise UsageError(f"{path}: is a directory, expected an output file name")
     _check_folder(os.path.dirname(os.path.abspath(path)), path)
@@ -81,6 +95,8 @@ def check_output(target: OutputTarget) -> None:
     """Refuse, before any work, an output that cannot be written or would clobber a
     user's files."""
     path = target.path
+    if not path:
+        raise UsageError("-o: empty output name")
     if target.kind == "stdout":
         if sys.stdout.isatty():
             raise UsageError("-o - writes binary Y4M on stdout: redirect it or pipe it")

@@ -89,9 +89,27 @@ class Y4MReader(VideoReader):
             (width, height)]
         self._frame_bytes = sum(w * h for w, h in self._plane_sizes) * self._bytes_per_sample
         size = os.path.getsize(self.path) - self._data_start
-        # Frame headers are usually the bare "FRAME\n" (6 bytes); estimate, then verify on read.
+        # Frame headers are usually the bare "FRAME\n" (6 bytes): then the size says the
+        # count; otherwise walk the frame headers (longer ones, or a cut-off last frame)
         num = size // (self._frame_bytes + 6)
+        if size % (self._frame_bytes + 6):
+            num = self._count_frames()
         self.info = VideoInfo(width, height, fps, num, "y4m", chroma, depth)
+
+    def _count_frames(self) -> int:
+        """Frames by their headers; a cut-off last frame or trailing bytes count as one
+        more, so that reading up to the end reports them instead of stopping short."""
+        count, end = 0, os.path.getsize(self.path)
+        with open(self.path, "rb") as fh:
+            pos = self._data_start
+            while pos < end:
+                fh.seek(pos)
+                tag = fh.readline(1024)
+                count += 1
+                if not tag.startswith(b"FRAME"):
+                    break
+                pos += len(tag) + self._frame_bytes
+        return count
 
     def _iter_all(self) -> Iterator[torch.Tensor]:
         dtype = np.dtype("<u2") if self._bytes_per_sample == 2 else np.dtype(np.uint8)

@@ -16,6 +16,7 @@ from .._fs import atomic_file
 from ..errors import VideoFormatError
 from .base import VideoInfo, VideoReader
 from .color import chroma_size, planes_to_rgb, rgb_to_planes
+from .y4m import MAX_DIMENSION
 
 __all__ = ["YUVReader", "parse_yuv_name", "write_yuv"]
 
@@ -53,6 +54,9 @@ class YUVReader(VideoReader):
             raise VideoFormatError(
                 f"{self.path}: raw YUV needs its size: name it like Name_WxH_FPS.yuv "
                 "or pass --width/--height")
+        if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
+            raise VideoFormatError(f"{self.path}: bad frame size {width}x{height} "
+                                   f"(1..{MAX_DIMENSION} each)")
         fps = fps or nfps or Fraction(30)
         bitdepth = bitdepth or ndepth or 8
         if bitdepth not in (8, 10, 12, 16):
