@@ -10,7 +10,7 @@ import torch
 
 from amgap.cli import main
 from amgap.codecs.base import FrameType
-from amgap.codecs.gop import GOP_STRUCTURES, CodingStep, register_gop
+from amgap.codecs.gop import GOP_IDS, GOP_STRUCTURES, CodingStep, register_gop
 from amgap.coding import CodedSegment, VideoDecoder, encode_video
 from amgap.errors import UsageError
 
@@ -74,8 +74,11 @@ def test_input_shorter_than_announced_is_replanned(gop, bflow):
     assert short.to_bytes() == exact.to_bytes()
 
 
-def test_a_plan_that_cannot_be_replanned_is_refused(slim_init):
-    """A plug-in GOP whose first steps depend on the frame count: refused, not written."""
+def test_a_plan_that_cannot_be_replanned_is_refused(slim_init, monkeypatch):
+    """A plug-in GOP whose first steps depend on the frame count: refused, not written
+    (given a header id, as a GOP must have to be written at all)."""
+    monkeypatch.setitem(GOP_IDS, "test-middle-first", 250)
+
     @register_gop("test-middle-first")
     def _middle(n: int, gop_size: int) -> list[CodingStep]:
         m = n // 2
@@ -144,3 +147,14 @@ def test_segment_analysis_equals_whole_result_analysis(carphone_frames, slim_ini
     a, b = analyze_encoding(kept, pad_multiple=64), acc.report(streamed)
     a.pop("_totals"), b.pop("_totals")
     assert a == b
+
+
+def test_a_gop_without_header_id_is_refused_before_coding(slim_init):
+    @register_gop("test-unnamed")
+    def _unnamed(n: int, gop_size: int) -> list[CodingStep]:
+        return [CodingStep(i, FrameType.I, ()) for i in range(n)]
+    try:
+        with pytest.raises(UsageError, match="no header id"):
+            encode_video(iter(_clip(2)), slim_init, fps=30, num_frames=2, gop="test-unnamed")
+    finally:
+        del GOP_STRUCTURES["test-unnamed"]

@@ -405,6 +405,9 @@ class VideoEncoder:
         it: checked before coding, not after."""
         if Fraction(fps) <= 0:
             raise UsageError(f"frame rate {fps}: must be positive")
+        if self.gop not in GOP_IDS:
+            raise UsageError(f"GOP structure {self.gop!r} has no header id: a stream "
+                             "cannot name it (known: " + ", ".join(GOP_IDS) + ")")
         fps_num, fps_den = _fps(fps)
         loaded = self.loaded
         h = Header(width=size[1], height=size[0], num_frames=num_frames,
