@@ -92,8 +92,6 @@ def cmd_decode(args) -> int:
     from .coding import summary
     from .io import check_not_input, check_output, output_target, write_video
 
-    if not args.output:
-        raise UsageError("-o: empty output name")
     target = output_target(args.output)  # a supported output, or one line listing them
     check_output(target)  # before any work: writable, and never clobbering a user's folder
     check_not_input(args.output, args.input, args.reference)

@@ -45,10 +45,18 @@ class OutputTarget:
     kind: str  # "y4m" | "stdout" | "yuv" | "png"
 
 
+def _named(path: str | os.PathLike) -> str:
+    """The output path as a string; an empty name is refused (every output's entry)."""
+    path = os.fspath(path)
+    if not path:
+        raise UsageError("-o: empty output name")
+    return path
+
+
 def output_target(path: str | os.PathLike) -> OutputTarget:
     """What ``path`` asks for; a :class:`UsageError` naming the supported outputs if
     it asks for anything else."""
-    path = os.fspath(path)
+    path = _named(path)
     if path == "-":
         return OutputTarget(path, "stdout")
     if os.path.isdir(path):
@@ -72,7 +80,7 @@ def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike | None
     """Refuse an output that is one of the command's inputs (``encode x.y4m -o x.y4m``,
     ``decode --reference x.y4m -o x.y4m``): writing it would destroy what it reads."""
     out = os.fspath(output)
-    if not out or out == "-" or not os.path.exists(out):
+    if out == "-" or not os.path.exists(out):
         return
     for src in inputs:
         if src is not None and os.path.exists(src) and os.path.samefile(out, src):
@@ -83,9 +91,7 @@ def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike | None
 def check_file_output(path: str | os.PathLike) -> None:
     """Refuse, before any work, an output file that cannot be created: a directory, or
     a folder that does not exist or is not writable (also used for ``encode -o``)."""
-    path = os.fspath(path)
-    if not path:
-        raise UsageError("-o: empty output name")
+    path = _named(path)
     if os.path.isdir(path):
         raise UsageError(f"{path}: is a directory, expected an output file name")
     _check_folder(os.path.dirname(os.path.abspath(path)), path)
@@ -95,8 +101,6 @@ def check_output(target: OutputTarget) -> None:
     """Refuse, before any work, an output that cannot be written or would clobber a
     user's files."""
     path = target.path
-    if not path:
-        raise UsageError("-o: empty output name")
     if target.kind == "stdout":
         if sys.stdout.isatty():
             raise UsageError("-o - writes binary Y4M on stdout: redirect it or pipe it")

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .._fs import atomic_file
+from ..bitstream.container import LIMITS
 from ..errors import VideoFormatError
 from .base import VideoInfo, VideoReader
 from .color import chroma_size, planes_to_rgb, rgb_to_planes
@@ -22,7 +23,7 @@ from .color import chroma_size, planes_to_rgb, rgb_to_planes
 __all__ = ["Y4MReader", "write_y4m", "MAX_DIMENSION"]
 
 MAGIC = b"YUV4MPEG2"
-MAX_DIMENSION = 16384
+MAX_DIMENSION = LIMITS["dimension"]  # what a stream header carries (readers check it)
 
 # Y4M colourspace tag -> (chroma subsampling, bit depth): every progressive planar YUV
 # layout FFmpeg's yuv4mpegpipe muxer writes (8-bit 4:1:1 and 4:4:4+alpha excepted).
@@ -93,13 +94,14 @@ class Y4MReader(VideoReader):
         # count; otherwise walk the frame headers (longer ones, or a cut-off last frame)
         num = size // (self._frame_bytes + 6)
         if size % (self._frame_bytes + 6):
-            num = self._count_frames()
+            num = self._count_frames(self._data_start + size)
         self.info = VideoInfo(width, height, fps, num, "y4m", chroma, depth)
 
-    def _count_frames(self) -> int:
-        """Frames by their headers; a cut-off last frame or trailing bytes count as one
-        more, so that reading up to the end reports them instead of stopping short."""
-        count, end = 0, os.path.getsize(self.path)
+    def _count_frames(self, end: int) -> int:
+        """Frames by their headers up to the file's ``end``; a cut-off last frame or
+        trailing bytes count as one more, so that reading up to the end reports them
+        instead of stopping short."""
+        count = 0
         with open(self.path, "rb") as fh:
             pos = self._data_start
             while pos < end:
